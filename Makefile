@@ -1,0 +1,25 @@
+# natter: `make run` serves the app at http://127.0.0.1:3000; `make test` runs every check.
+# Both install what is missing first (scripts/setup.sh) and are quick when already set up.
+
+SHELL := /bin/bash
+TOOLS := source scripts/tools-path.sh &&
+
+.PHONY: run dev test setup build fmt clippy
+
+run: setup
+	$(TOOLS) cargo leptos serve --release
+
+dev: setup
+	$(TOOLS) cargo leptos watch
+
+test:
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+build: setup
+	$(TOOLS) cargo leptos build --release
+
+fmt:
+	cargo fmt --all

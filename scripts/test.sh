@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `make test`: every check natter has, in order. Runs each step even when an earlier one
+# failed (except where a step needs the one before), then prints a summary and exits non-zero
+# if anything failed. Leaves nothing running.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/tools-path.sh
+
+failed=()
+passed=()
+step() { # name, command...
+  local name=$1; shift
+  printf '\n\033[1m==> %s\033[0m\n' "$name"
+  local start=$SECONDS
+  if "$@"; then passed+=("$name ($((SECONDS - start))s)"); return 0
+  else failed+=("$name ($((SECONDS - start))s)"); return 1; fi
+}
+
+server_pid=""
+scratch=$(mktemp -d)
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+  fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+export NATTER_TEST_PG_URL=${NATTER_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+
+step "setup" scripts/setup.sh --test || { echo "setup failed; nothing else can run"; exit 1; }
+step "cargo fmt --check" cargo fmt --all --check
+step "clippy (server build: natter+server+app[ssr])" \
+  cargo clippy --locked -p natter -p app -p server --all-targets -- -D warnings
+step "clippy (browser build: natter+app[hydrate]+frontend, wasm32)" \
+  cargo clippy --locked -p natter -p app -p frontend --target wasm32-unknown-unknown -- -D warnings
+step "rust tests (SQLite and PostgreSQL)" cargo test --locked -p natter -p server
+
+run_e2e() {
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  LEPTOS_OUTPUT_NAME=natter LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
+    NATTER_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$scratch/e2e.db" NATTER_DATA_DIR="$scratch" \
+    RUST_LOG=warn ./target/release/server > "$scratch/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  if ! curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; then
+    echo "the server did not come up:"; cat "$scratch/server.log"; return 1
+  fi
+  local status=0
+  (cd end2end && NATTER_BASE_URL="http://127.0.0.1:$port" npx playwright test) || status=$?
+  kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=""
+  if [ $status -ne 0 ]; then echo "--- server log ---"; tail -50 "$scratch/server.log"; fi
+  return $status
+}
+
+if step "build the site (cargo leptos build --release)" cargo leptos build --release; then
+  step "playwright (headless Debian chromium)" run_e2e
+else
+  failed+=("playwright (skipped: the site did not build)")
+fi
+
+printf '\n\033[1m==> summary\033[0m\n'
+for p in "${passed[@]}"; do printf '  \033[32mpassed\033[0m %s\n' "$p"; done
+for f in "${failed[@]}"; do printf '  \033[31mFAILED\033[0m %s\n' "$f"; done
+[ ${#failed[@]} -eq 0 ]

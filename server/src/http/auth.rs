@@ -1,0 +1,83 @@
+//! Accounts and sessions: register, log in, log out, who am I.
+
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use natter::auth::Issued;
+use natter::protocol::{AuthResponse, Credentials, UserView};
+
+use crate::credentials::{CurrentUser, cleared_cookie, session_cookie};
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/register", post(register))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/me", get(me))
+}
+
+/// `POST /api/auth/register`: creates an account and signs it in; 201 with a token and the
+/// session cookie; 409 if the name is taken (any case), 422 if name or password break the rules.
+async fn register(
+    State(state): State<AppState>,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(credentials) = body?;
+    let issued = state
+        .chat
+        .auth()
+        .register(&credentials.username, &credentials.password)
+        .await?;
+    Ok(signed_in(&state, StatusCode::CREATED, issued))
+}
+
+/// `POST /api/auth/login`: 200 with a token and the session cookie; 401 `wrongCredentials`.
+async fn login(
+    State(state): State<AppState>,
+    body: Result<Json<Credentials>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(credentials) = body?;
+    let issued = state
+        .chat
+        .auth()
+        .login(&credentials.username, &credentials.password)
+        .await?;
+    Ok(signed_in(&state, StatusCode::OK, issued))
+}
+
+/// `POST /api/auth/logout`: ends the caller's session (its token stops working everywhere)
+/// and clears the cookie; 204.
+async fn logout(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Response, ApiError> {
+    state.chat.auth().logout(&me).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [cleared_cookie(state.settings.secure_cookies)],
+    )
+        .into_response())
+}
+
+/// `GET /api/me`: the signed-in user.
+async fn me(CurrentUser(me): CurrentUser) -> Json<UserView> {
+    Json(UserView::from(&me.user))
+}
+
+fn signed_in(state: &AppState, status: StatusCode, issued: Issued) -> Response {
+    let cookie = session_cookie(
+        &issued.token,
+        state.chat.auth().token_ttl().as_secs(),
+        state.settings.secure_cookies,
+    );
+    let body = AuthResponse {
+        token: issued.token,
+        user: UserView::from(&issued.user),
+    };
+    (status, [cookie], Json(body)).into_response()
+}

@@ -1,0 +1,124 @@
+//! Conversations and their messages. The same `Chat` calls as the sockets: a message posted
+//! here is broadcast to the room exactly like one sent over a socket.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use natter::Target;
+use natter::protocol::{
+    ConversationId, ConversationView, CreateConversationRequest, MessagePage, MessageView,
+    PostMessageRequest,
+};
+use serde::Deserialize;
+
+use crate::credentials::CurrentUser;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/conversations",
+            get(list_conversations).post(create_conversation),
+        )
+        .route("/api/conversations/{id}", get(get_conversation))
+        .route(
+            "/api/conversations/{id}/messages",
+            get(list_messages).post(post_message),
+        )
+}
+
+/// `GET /api/conversations`: the caller's conversations, most recently active first, each with
+/// its members and last message.
+async fn list_conversations(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<Vec<ConversationView>>, ApiError> {
+    Ok(Json(state.chat.conversations(&me).await?))
+}
+
+/// `POST /api/conversations` with `{"user2_id": n}` or `{"username": "…"}`: 201 with a new
+/// conversation (announced to both members), 200 with the existing one; 404 unknown user, 422
+/// for yourself.
+async fn create_conversation(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    body: Result<Json<CreateConversationRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ConversationView>), ApiError> {
+    let Json(request) = body?;
+    let opened = state
+        .chat
+        .open_conversation(&me, Target::from_parts(request.user2_id, request.username)?)
+        .await?;
+    let status = if opened.fresh {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(opened.conversation)))
+}
+
+/// `GET /api/conversations/{id}`: one conversation; 403 if the caller is not a member, 404 if
+/// it does not exist.
+async fn get_conversation(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<ConversationView>, ApiError> {
+    let Path(id) = id?;
+    Ok(Json(
+        state.chat.conversation(&me, ConversationId(id)).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/conversations/{id}/messages?before=<seq>&limit=<n>`: up to `limit` (default 50,
+/// at most 200) messages older than `before` (newest when absent), oldest first, and `hasMore`.
+async fn list_messages(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let (Path(id), Query(page)) = (id?, query?);
+    Ok(Json(
+        state
+            .chat
+            .history(&me, ConversationId(id), page.before, page.limit)
+            .await?,
+    ))
+}
+
+/// `POST /api/conversations/{id}/messages` with `{"message": "…", "clientId": "…"}`: stores and
+/// broadcasts; 201 with the message, or 200 with the original when `clientId` was already used
+/// for it (a retry); 422 empty, 413 too long, 403 not a member, 409 `clientIdReused`.
+async fn post_message(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<PostMessageRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<MessageView>), ApiError> {
+    let (Path(id), Json(request)) = (id?, body?);
+    let posted = state
+        .chat
+        .send(
+            &me,
+            ConversationId(id),
+            &request.message,
+            request.client_id.as_deref(),
+        )
+        .await?;
+    let status = if posted.fresh {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(posted.message)))
+}

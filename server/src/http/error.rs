@@ -1,0 +1,128 @@
+//! REST errors: every failure is `{"code","message"}` JSON with the status its code implies.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header::RETRY_AFTER};
+use axum::response::{IntoResponse, Response};
+use natter::ChatError;
+use natter::protocol::{ErrorCode, ErrorView};
+
+/// Why a REST request failed.
+#[derive(Debug)]
+pub enum ApiError {
+    Chat(ChatError),
+    Body(JsonRejection),
+    Query(QueryRejection),
+    Path(PathRejection),
+}
+
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        Self::Chat(error)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::Body(rejection)
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::Path(rejection)
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::Query(rejection)
+    }
+}
+
+/// The HTTP status of a domain error. No `_ =>`: a new variant must be decided here.
+pub fn status_of(error: &ChatError) -> StatusCode {
+    match error {
+        ChatError::Unauthenticated
+        | ChatError::InvalidToken
+        | ChatError::TokenExpired
+        | ChatError::WrongCredentials => StatusCode::UNAUTHORIZED,
+        ChatError::NotMember(_) | ChatError::SpoofedUser { .. } => StatusCode::FORBIDDEN,
+        ChatError::UserNotFound(_) | ChatError::ConversationNotFound(_) => StatusCode::NOT_FOUND,
+        ChatError::UsernameTaken(_)
+        | ChatError::ClientIdReused(_)
+        | ChatError::AlreadyJoined(_)
+        | ChatError::NotJoined(_) => StatusCode::CONFLICT,
+        ChatError::MessageTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        ChatError::InvalidUsername(_)
+        | ChatError::InvalidPassword(_)
+        | ChatError::CannotMessageSelf
+        | ChatError::EmptyMessage
+        | ChatError::InvalidClientId
+        | ChatError::InvalidPayload(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ChatError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+        ChatError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ChatError::Storage(_) | ChatError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, view) = match &self {
+            Self::Chat(error) => (status_of(error), ErrorView::from(error)),
+            Self::Body(rejection) => body_error(rejection),
+            Self::Query(rejection) => (
+                StatusCode::BAD_REQUEST,
+                ErrorView::new(ErrorCode::InvalidQuery, rejection.body_text()),
+            ),
+            Self::Path(rejection) => (
+                StatusCode::BAD_REQUEST,
+                ErrorView::new(ErrorCode::InvalidQuery, rejection.body_text()),
+            ),
+        };
+        let mut response = (status, Json(view)).into_response();
+        if let Self::Chat(ChatError::RateLimited { retry_after_ms }) = &self {
+            let secs = retry_after_ms.div_ceil(1000).max(1);
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+        }
+        if let Self::Chat(error) = &self
+            && error.is_internal()
+        {
+            tracing::error!(error = ?error, "request failed");
+        }
+        response.extensions_mut().insert(Arc::new(self));
+        response
+    }
+}
+
+fn body_error(rejection: &JsonRejection) -> (StatusCode, ErrorView) {
+    match rejection {
+        JsonRejection::JsonDataError(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorView::new(ErrorCode::InvalidPayload, e.body_text()),
+        ),
+        JsonRejection::JsonSyntaxError(e) => (
+            StatusCode::BAD_REQUEST,
+            ErrorView::new(ErrorCode::InvalidPayload, e.body_text()),
+        ),
+        JsonRejection::MissingJsonContentType(e) => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorView::new(ErrorCode::InvalidPayload, e.body_text()),
+        ),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorView::new(
+                ErrorCode::PayloadTooLarge,
+                "the request body is over the size limit",
+            ),
+        ),
+        other => (
+            other.status(),
+            ErrorView::new(ErrorCode::InvalidPayload, other.body_text()),
+        ),
+    }
+}

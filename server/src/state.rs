@@ -1,0 +1,30 @@
+//! What every handler can reach: the chat core, the site options and the server's lifecycle.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use natter::Chat;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Settings the transports need at request time.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Origins (scheme://host[:port]) that may open a WebSocket besides the server's own
+    /// (an Origin whose host matches the request's Host).
+    pub allowed_origins: Vec<String>,
+    pub max_frame_bytes: usize,
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub chat: Chat,
+    pub leptos: LeptosOptions,
+    pub settings: Arc<Settings>,
+    /// Cancelled when the server starts shutting down; long-lived connections watch it.
+    pub shutdown: CancellationToken,
+    /// Tracks upgraded sockets, which axum's graceful shutdown does not wait for.
+    pub connections: TaskTracker,
+}

@@ -1,0 +1,164 @@
+//! The native WebSocket at `/ws`: JSON text frames of `natter::protocol`, one task per
+//! connection driving a `natter::Connection`. This module translates and authenticates; every
+//! chat rule lives in the core.
+//!
+//! - Upgrade: 401 without a valid token (cookie, bearer or `?token=`); 403 for a browser
+//!   `Origin` that is neither the server's own nor configured.
+//! - A bad frame gets an `error` event and the socket stays open; a frame over the size limit
+//!   closes it with 1009; server shutdown closes it with 1001; an expired login with 1008.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
+use natter::protocol::{ClientFrame, ErrorCode, ErrorView, ServerEvent, ServerFrame};
+use natter::{AuthUser, Connection};
+use tokio_util::sync::CancellationToken;
+
+use crate::credentials;
+use crate::http::error::ApiError;
+use crate::state::{AppState, Settings};
+
+/// How often the server pings an idle client, and how long it waits for any sign of life.
+const PING_EVERY: Duration = Duration::from_secs(20);
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// A client that cannot take a frame within this long is too slow and is disconnected.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/ws", get(upgrade))
+}
+
+/// `GET /ws`: upgrades an authenticated request to the chat socket.
+async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !origin_allowed(&headers, &state.settings) {
+        let error = ErrorView::new(
+            ErrorCode::Unauthenticated,
+            "this Origin may not open a natter socket",
+        );
+        return (StatusCode::FORBIDDEN, Json(error)).into_response();
+    }
+    let user = match credentials::authenticate(&state.chat, &headers, uri.query()).await {
+        Ok(user) => user,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let max = state.settings.max_frame_bytes;
+    let connection = state.chat.connect(user);
+    let (shutdown, tracker) = (state.shutdown.clone(), state.connections.clone());
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| tracker.track_future(serve(socket, connection, shutdown)))
+}
+
+/// A browser's `Origin` must be the server's own (same host as the request) or configured.
+/// Clients that send none (not browsers) are not subject to cross-site hijacking and pass.
+fn origin_allowed(headers: &HeaderMap, settings: &Settings) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let authority = origin.split_once("://").map(|(_, rest)| rest);
+    (host.is_some() && authority == host)
+        || settings
+            .allowed_origins
+            .iter()
+            .any(|o| o.trim_end_matches('/') == origin)
+}
+
+/// Serves one client until it closes, errors, goes silent, or the server shuts down.
+async fn serve(socket: WebSocket, mut connection: Connection, shutdown: CancellationToken) {
+    let user = connection.user().clone();
+    let (mut sink, mut stream) = socket.split();
+    let expiry = tokio::time::sleep(until_expiry(&user));
+    tokio::pin!(expiry);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut heard = tokio::time::Instant::now();
+    let close = loop {
+        let outgoing = tokio::select! {
+            () = shutdown.cancelled() => break Some((close_code::AWAY, "server shutting down")),
+            () = &mut expiry => {
+                let error = ErrorView::new(ErrorCode::TokenExpired, "the session has expired; sign in again");
+                let _ = send(&mut sink, Message::Text(ServerFrame::broadcast(ServerEvent::Error(error)).encode().into())).await;
+                break Some((close_code::POLICY, "session expired"));
+            }
+            _ = ping.tick() => {
+                if heard.elapsed() > SILENCE_LIMIT {
+                    break None;
+                }
+                Some(Message::Ping(Default::default()))
+            }
+            frame = stream.next() => {
+                heard = tokio::time::Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        let reply = match ClientFrame::decode(text.as_str()) {
+                            Ok(frame) => connection.handle(frame.command, frame.reference).await,
+                            Err(bad) => Some(ServerFrame::reply(ServerEvent::Error(bad.error), bad.reference)),
+                        };
+                        reply.map(|frame| Message::Text(frame.encode().into()))
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let error = ErrorView::new(ErrorCode::BinaryFrame, "frames must be JSON text, not binary");
+                        Some(Message::Text(ServerFrame::broadcast(ServerEvent::Error(error)).encode().into()))
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(error)) => break too_big(&error).then_some((close_code::SIZE, "frame too large")),
+                }
+            }
+            frame = connection.next_frame() => Some(Message::Text(frame.encode().into())),
+        };
+        if let Some(message) = outgoing
+            && !send(&mut sink, message).await
+        {
+            break None;
+        }
+    };
+    if let Some((code, reason)) = close {
+        // Best effort: the peer may already be gone.
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = send(&mut sink, Message::Close(Some(frame))).await;
+    }
+    tracing::debug!(user = %user.id(), "socket closed");
+}
+
+async fn send(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    message: Message,
+) -> bool {
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+fn until_expiry(user: &AuthUser) -> Duration {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    Duration::from_secs(u64::try_from(user.expires_at - now).unwrap_or(0))
+}
+
+/// Whether a read failed because the client sent more than the frame limit.
+fn too_big(error: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(Error::Capacity(_)) = e.downcast_ref::<Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}

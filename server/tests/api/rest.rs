@@ -1,0 +1,379 @@
+//! The REST API: round trips, cookies, statuses and error bodies.
+
+use natter::store::Engine;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::{PASSWORD, TestApp};
+
+async fn accounts_register_log_in_and_out(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let register = |name: &str, password: &str| {
+        let body = json!({"username": name, "password": password});
+        let app = &app;
+        async move {
+            app.call(Method::POST, "/api/auth/register", None, Some(body))
+                .await
+        }
+    };
+    let (status, body) = register("Alice", PASSWORD).await;
+    assert_eq!(status, 201);
+    assert_eq!(body["user"]["username"], "Alice");
+    assert!(body["token"].as_str().unwrap().len() > 20);
+    let (status, body) = register("alice", PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("usernameTaken"))
+    );
+    let (status, body) = register("a!", PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalidUsername"))
+    );
+    let (status, body) = register("carol", "short").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalidPassword"))
+    );
+
+    // Browser flow: the cookie alone authenticates, and logout ends it.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = browser
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"username": "ALICE", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("natter_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let me: Value = browser
+        .get(app.url("/api/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "Alice");
+    assert_eq!(
+        browser
+            .post(app.url("/api/auth/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        browser
+            .get(app.url("/api/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"username": "alice", "password": "wrong password"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("wrongCredentials"))
+    );
+    let (status, body) = app.call(Method::GET, "/api/me", None, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+}
+
+async fn conversations_and_messages_round_trip(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (status, created) = app
+        .call(
+            Method::POST,
+            "/api/conversations",
+            Some(&alice),
+            Some(json!({"username": "Bob"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["room"], format!("conversation_{id}"));
+    let (status, again) = app
+        .call(
+            Method::POST,
+            "/api/conversations",
+            Some(&bob),
+            Some(json!({"user2_id": alice.id})),
+        )
+        .await;
+    assert_eq!((status, again["id"].as_i64()), (200, Some(id)));
+
+    let messages = format!("/api/conversations/{id}/messages");
+    for i in 1..=5 {
+        let (status, posted) = app
+            .call(
+                Method::POST,
+                &messages,
+                Some(&alice),
+                Some(json!({"message": format!("m{i}")})),
+            )
+            .await;
+        assert_eq!(status, 201);
+        assert_eq!(posted["seq"], i);
+        assert_eq!(posted["convId"], id);
+        assert!(posted["createdAt"].as_str().unwrap().contains('T'));
+        assert!(posted.get("clientId").is_none());
+    }
+    let (status, page) = app
+        .call(
+            Method::GET,
+            &format!("{messages}?limit=2"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let seqs = |page: &Value| {
+        page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        (seqs(&page), page["hasMore"].as_bool()),
+        (vec![4, 5], Some(true))
+    );
+    let (_, older) = app
+        .call(
+            Method::GET,
+            &format!("{messages}?before=4&limit=10"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (seqs(&older), older["hasMore"].as_bool()),
+        (vec![1, 2, 3], Some(false))
+    );
+
+    let (_, list) = app
+        .call(Method::GET, "/api/conversations", Some(&bob), None)
+        .await;
+    assert_eq!(list[0]["id"], id);
+    assert_eq!(list[0]["lastMessage"]["message"], "m5");
+    let names: Vec<_> = list[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["username"].clone())
+        .collect();
+    assert_eq!(names, [json!("alice"), json!("bob")]);
+    let (status, one) = app
+        .call(
+            Method::GET,
+            &format!("/api/conversations/{id}"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!((status, one["id"].as_i64()), (200, Some(id)));
+
+    let (_, found) = app
+        .call(Method::GET, "/api/users?q=b", Some(&alice), None)
+        .await;
+    assert_eq!(found, json!([{"id": bob.id, "username": "bob"}]));
+}
+
+async fn a_stranger_can_neither_read_nor_post(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (alice, bob, eve) = (
+        app.user("alice").await,
+        app.user("bob").await,
+        app.user("eve").await,
+    );
+    let id = app.conversation(&alice, &bob).await.id.0;
+    for (method, path, body) in [
+        (Method::GET, format!("/api/conversations/{id}"), None),
+        (
+            Method::GET,
+            format!("/api/conversations/{id}/messages"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{id}/messages"),
+            Some(json!({"message": "hi"})),
+        ),
+    ] {
+        let (status, error) = app.call(method, &path, Some(&eve), body).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (403, Some("notMember")),
+            "{path}"
+        );
+    }
+    let (_, list) = app
+        .call(Method::GET, "/api/conversations", Some(&eve), None)
+        .await;
+    assert_eq!(list, json!([]));
+}
+
+async fn bad_requests_get_clear_errors(engine: Engine) {
+    let app = TestApp::spawn_with(engine, |c| {
+        c.max_frame_bytes = 2048;
+        c.max_message_chars = 100;
+    })
+    .await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let id = app.conversation(&alice, &bob).await.id.0;
+    let messages = format!("/api/conversations/{id}/messages");
+    let cases = [
+        (
+            Method::POST,
+            messages.clone(),
+            json!({"message": "  "}),
+            422,
+            "emptyMessage",
+        ),
+        (
+            Method::POST,
+            messages.clone(),
+            json!({"message": "x".repeat(101)}),
+            413,
+            "messageTooLong",
+        ),
+        (
+            Method::POST,
+            messages.clone(),
+            json!({"message": "x".repeat(3000)}),
+            413,
+            "payloadTooLarge",
+        ),
+        (
+            Method::POST,
+            messages.clone(),
+            json!({"text": "wrong field"}),
+            422,
+            "invalidPayload",
+        ),
+        (
+            Method::POST,
+            messages.clone(),
+            json!({"message": 5}),
+            422,
+            "invalidPayload",
+        ),
+        (
+            Method::POST,
+            "/api/conversations/999999/messages".into(),
+            json!({"message": "hi"}),
+            404,
+            "conversationNotFound",
+        ),
+        (
+            Method::POST,
+            "/api/conversations".into(),
+            json!({"user2_id": alice.id}),
+            422,
+            "cannotMessageSelf",
+        ),
+        (
+            Method::POST,
+            "/api/conversations".into(),
+            json!({"username": "nobody"}),
+            404,
+            "userNotFound",
+        ),
+        (
+            Method::POST,
+            "/api/conversations".into(),
+            json!({}),
+            422,
+            "invalidPayload",
+        ),
+    ];
+    for (method, path, body, status, code) in cases {
+        let (got, error) = app.call(method, &path, Some(&alice), Some(body)).await;
+        assert_eq!(
+            (got, error["code"].as_str()),
+            (status, Some(code)),
+            "{path}"
+        );
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    for (path, code) in [
+        (format!("{messages}?limit=0"), "invalidQuery"),
+        (format!("{messages}?limit=ten"), "invalidQuery"),
+        ("/api/conversations/abc".to_owned(), "invalidQuery"),
+        ("/api/users?q=".to_owned(), "invalidQuery"),
+    ] {
+        let (status, error) = app.call(Method::GET, &path, Some(&alice), None).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (400, Some(code)),
+            "{path}"
+        );
+    }
+    let malformed = app
+        .http
+        .post(app.url(&messages))
+        .bearer_auth(&alice.token)
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+    let (status, error) = app
+        .call(Method::GET, "/api/conversations", None, None)
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    let forged = app
+        .http
+        .get(app.url("/api/me"))
+        .bearer_auth("eyJhbGciOiJIUzI1NiJ9.e30.x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+}
+
+async fn healthz_reports_the_version(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (status, body) = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})
+    );
+}
+
+natter::on_both_engines!(
+    accounts_register_log_in_and_out,
+    conversations_and_messages_round_trip,
+    a_stranger_can_neither_read_nor_post,
+    bad_requests_get_clear_errors,
+    healthz_reports_the_version,
+);

@@ -1,0 +1,381 @@
+//! The native WebSocket: every event and every error path, over real sockets.
+
+use std::time::Duration;
+
+use natter::protocol::{
+    ClientCommand, ConversationId, CreateConvDto, ErrorCode, NewMessage, ServerEvent, UserId,
+};
+use natter::store::Engine;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::{TestApp, WsClient};
+
+fn create(user2_id: UserId) -> ClientCommand {
+    ClientCommand::CreateConversation {
+        create_conv_dto: Some(CreateConvDto {
+            user2_id: Some(user2_id),
+            username: None,
+        }),
+        username: None,
+        user_id: None,
+    }
+}
+
+fn join(conv: ConversationId) -> ClientCommand {
+    ClientCommand::JoinConversation {
+        conv_id: conv,
+        user_id: None,
+    }
+}
+
+fn send(conv: ConversationId, text: &str, client_id: Option<&str>) -> ClientCommand {
+    ClientCommand::SendMessage {
+        conv_id: conv,
+        message: NewMessage {
+            message: text.into(),
+        },
+        client_id: client_id.map(str::to_owned),
+        user_id: None,
+    }
+}
+
+fn error_code(event: ServerEvent) -> ErrorCode {
+    match event {
+        ServerEvent::Error(e) => e.code,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+async fn the_seed_flow_works_end_to_end(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (mut a, mut b) = (app.ws(&alice).await, app.ws(&bob).await);
+    // conversationCreated reaches both members, joined to a room or not.
+    let ServerEvent::ConversationCreated { conversation } = a.request(create(bob.id), "c1").await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        conversation.room,
+        format!("conversation_{}", conversation.id.0)
+    );
+    let ServerEvent::ConversationCreated {
+        conversation: heard,
+    } = b.next_event().await
+    else {
+        panic!()
+    };
+    assert_eq!(heard.id, conversation.id);
+    let conv = conversation.id;
+    for client in [&mut a, &mut b] {
+        let joined = client.request(join(conv), "j").await;
+        assert_eq!(
+            joined,
+            ServerEvent::JoinedConversation {
+                conv_id: conv,
+                room: conv.room()
+            }
+        );
+    }
+    // Seed-style send (no ref): newMessage to everyone in the room, the sender included.
+    a.send(send(conv, "Hello!", None), None).await;
+    for client in [&mut a, &mut b] {
+        let frame = client.next().await;
+        assert_eq!(frame.reference, None);
+        let ServerEvent::NewMessage { message } = frame.event else {
+            panic!()
+        };
+        assert_eq!(
+            (message.message.as_str(), message.seq, message.sender_id),
+            ("Hello!", 1, alice.id)
+        );
+        assert_eq!(message.sender_name, "alice");
+    }
+    // With a ref: the sender gets messageSent (and no echo), the room gets newMessage.
+    let ServerEvent::MessageSent { message } =
+        b.request(send(conv, "hi alice", Some("m-1")), "s1").await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (message.seq, message.client_id.as_deref()),
+        (2, Some("m-1"))
+    );
+    assert!(
+        matches!(a.next_event().await, ServerEvent::NewMessage { message } if message.seq == 2)
+    );
+    b.expect_silence().await;
+    // Leaving stops delivery.
+    let left = a
+        .request(
+            ClientCommand::LeaveConversation {
+                conv_id: conv,
+                user_id: None,
+            },
+            "l",
+        )
+        .await;
+    assert_eq!(
+        left,
+        ServerEvent::LeftConversation {
+            conv_id: conv,
+            room: conv.room()
+        }
+    );
+    b.request(send(conv, "anyone?", None), "s2").await;
+    a.expect_silence().await;
+}
+
+async fn every_bad_frame_gets_an_error_and_the_socket_stays_usable(engine: Engine) {
+    let app = TestApp::spawn_with(engine, |c| c.max_message_chars = 20).await;
+    let (alice, bob, eve) = (
+        app.user("alice").await,
+        app.user("bob").await,
+        app.user("eve").await,
+    );
+    let conv = app.conversation(&alice, &bob).await.id;
+    let mut a = app.ws(&alice).await;
+    let cases: Vec<(String, ErrorCode)> = vec![
+        ("{not json".into(), ErrorCode::MalformedFrame),
+        ("42".into(), ErrorCode::MalformedFrame),
+        (json!({"event": "shout", "data": {}, "ref": "r"}).to_string(), ErrorCode::UnknownEvent),
+        (json!({"event": "joinConversation", "data": {}}).to_string(), ErrorCode::InvalidPayload),
+        (json!({"event": "joinConversation", "data": {"convId": "seven"}}).to_string(), ErrorCode::InvalidPayload),
+        (json!({"event": "sendMessage", "data": {"convId": conv, "message": "flat"}}).to_string(), ErrorCode::InvalidPayload),
+        (json!({"event": "sendMessage", "data": {"convId": conv, "message": {"message": "   "}}}).to_string(), ErrorCode::EmptyMessage),
+        (json!({"event": "sendMessage", "data": {"convId": conv, "message": {"message": "x".repeat(21)}}}).to_string(), ErrorCode::MessageTooLong),
+        (json!({"event": "sendMessage", "data": {"convId": 999999, "message": {"message": "hi"}}}).to_string(), ErrorCode::ConversationNotFound),
+        (json!({"event": "sendMessage", "data": {"convId": conv, "message": {"message": "hi"}, "userId": bob.id}}).to_string(), ErrorCode::SpoofedUser),
+        (json!({"event": "sendMessage", "data": {"convId": conv, "message": {"message": "hi"}, "clientId": "no spaces"}}).to_string(), ErrorCode::InvalidClientId),
+        (json!({"event": "createConversation", "data": {"createConvDto": {"user2_id": alice.id}}}).to_string(), ErrorCode::CannotMessageSelf),
+        (json!({"event": "createConversation", "data": {"createConvDto": {"user2_id": 424242}}}).to_string(), ErrorCode::UserNotFound),
+        (json!({"event": "createConversation", "data": {"username": "nobody"}}).to_string(), ErrorCode::UserNotFound),
+        (json!({"event": "createConversation", "data": {}}).to_string(), ErrorCode::InvalidPayload),
+        (json!({"event": "leaveConversation", "data": {"convId": conv}}).to_string(), ErrorCode::NotJoined),
+    ];
+    for (text, code) in cases {
+        a.send_text(&text).await;
+        let frame = a.next().await;
+        assert_eq!(error_code(frame.event.clone()), code, "for {text}");
+    }
+    // The ref of a frame whose event is unknown is still echoed.
+    a.send_text(&json!({"event": "fly", "ref": "keep-me"}).to_string())
+        .await;
+    assert_eq!(a.next().await.reference.as_deref(), Some("keep-me"));
+    // Binary frames are refused, the socket lives on.
+    futures_util::SinkExt::send(
+        &mut a.socket,
+        tokio_tungstenite::tungstenite::Message::binary(vec![1, 2, 3]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(error_code(a.next_event().await), ErrorCode::BinaryFrame);
+    // Duplicate join.
+    a.request(join(conv), "j1").await;
+    assert_eq!(
+        error_code(a.request(join(conv), "j2").await),
+        ErrorCode::AlreadyJoined
+    );
+    // A stranger cannot join, and nothing above was stored.
+    let mut e = app.ws(&eve).await;
+    assert_eq!(
+        error_code(e.request(join(conv), "x").await),
+        ErrorCode::NotMember
+    );
+    assert_eq!(
+        error_code(e.request(send(conv, "let me in", None), "y").await),
+        ErrorCode::NotMember
+    );
+    let (status, page) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/conversations/{}/messages", conv.0),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["messages"].as_array().unwrap().len(), 0);
+    // And after all that, the socket still works.
+    assert!(matches!(
+        a.request(send(conv, "still here", None), "ok").await,
+        ServerEvent::MessageSent { .. }
+    ));
+}
+
+async fn an_oversize_frame_closes_the_socket_with_1009(engine: Engine) {
+    let app = TestApp::spawn_with(engine, |c| c.max_frame_bytes = 1024).await;
+    let alice = app.user("alice").await;
+    let mut a = app.ws(&alice).await;
+    a.send_text(
+        &json!({"event": "joinConversation", "data": {"convId": 1}, "ref": "x".repeat(2000)})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(a.closed_with().await, 1009);
+}
+
+async fn upgrades_need_a_valid_token_and_an_allowed_origin(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let alice = app.user("alice").await;
+    let url = format!("ws://{}/ws", app.addr);
+    let status_of = |result: Result<WsClient, tokio_tungstenite::tungstenite::Error>| match result {
+        Ok(_) => 101,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("unexpected {e}"),
+    };
+    assert_eq!(
+        status_of(
+            app.ws_request(url.clone().into_client_request().unwrap())
+                .await
+        ),
+        401
+    );
+    let bad = format!("{url}?token=not-a-token")
+        .into_client_request()
+        .unwrap();
+    assert_eq!(status_of(app.ws_request(bad).await), 401);
+    let by_query = format!("{url}?token={}", alice.token)
+        .into_client_request()
+        .unwrap();
+    assert_eq!(status_of(app.ws_request(by_query).await), 101);
+    let mut by_cookie = url.clone().into_client_request().unwrap();
+    by_cookie.headers_mut().insert(
+        "cookie",
+        format!("natter_session={}", alice.token).parse().unwrap(),
+    );
+    assert_eq!(status_of(app.ws_request(by_cookie).await), 101);
+    for (origin, expected) in [
+        ("https://evil.example".to_owned(), 403),
+        ("https://chat.example.com".to_owned(), 101),
+        (format!("http://{}", app.addr), 101),
+    ] {
+        let mut request = format!("{url}?token={}", alice.token)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+        assert_eq!(
+            status_of(app.ws_request(request).await),
+            expected,
+            "origin {origin}"
+        );
+    }
+    // A logged-out token no longer opens sockets.
+    let (status, _) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/auth/logout",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let after = format!("{url}?token={}", alice.token)
+        .into_client_request()
+        .unwrap();
+    assert_eq!(status_of(app.ws_request(after).await), 401);
+}
+
+async fn a_rest_posted_message_arrives_on_the_socket(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let conv = app.conversation(&alice, &bob).await.id;
+    let mut b = app.ws(&bob).await;
+    b.request(join(conv), "j").await;
+    let path = format!("/api/conversations/{}/messages", conv.0);
+    let (status, posted) = app
+        .call(
+            reqwest::Method::POST,
+            &path,
+            Some(&alice),
+            Some(json!({"message": "over REST", "clientId": "r-1"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let ServerEvent::NewMessage { message } = b.next_event().await else {
+        panic!()
+    };
+    assert_eq!(message.message, "over REST");
+    assert_eq!(serde_json::to_value(&message).unwrap(), posted);
+    // The retry is answered with the original and not broadcast again.
+    let (status, again) = app
+        .call(
+            reqwest::Method::POST,
+            &path,
+            Some(&alice),
+            Some(json!({"message": "over REST", "clientId": "r-1"})),
+        )
+        .await;
+    assert_eq!((status, again), (200, posted));
+    b.expect_silence().await;
+}
+
+async fn a_retried_socket_send_is_stored_and_broadcast_once(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let conv = app.conversation(&alice, &bob).await.id;
+    let (mut a, mut b) = (app.ws(&alice).await, app.ws(&bob).await);
+    b.request(join(conv), "j").await;
+    let ServerEvent::MessageSent { message: first } =
+        a.request(send(conv, "once", Some("cid-7")), "1").await
+    else {
+        panic!()
+    };
+    let ServerEvent::MessageSent { message: retry } =
+        a.request(send(conv, "once", Some("cid-7")), "2").await
+    else {
+        panic!()
+    };
+    assert_eq!(first, retry);
+    assert!(
+        matches!(b.next_event().await, ServerEvent::NewMessage { message } if message.id == first.id)
+    );
+    b.expect_silence().await;
+    let (_, page) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/conversations/{}/messages", conv.0),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 1);
+}
+
+async fn shutdown_closes_sockets_with_1001_and_frees_their_rooms(engine: Engine) {
+    let mut app = TestApp::spawn(engine).await;
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let conv = app.conversation(&alice, &bob).await.id;
+    let mut a = app.ws(&alice).await;
+    a.request(join(conv), "j").await;
+    let b = app.ws(&bob).await;
+    drop(b);
+    // bob's dropped socket leaves its feed; alice holds her feed and the room.
+    wait_for(|| app.chat.live_topics() == 2).await;
+    app.shutdown().await;
+    assert_eq!(a.closed_with().await, 1001);
+    assert_eq!(app.chat.live_topics(), 0);
+}
+
+async fn wait_for(mut condition: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("condition not met within 2 s");
+}
+
+natter::on_both_engines!(
+    the_seed_flow_works_end_to_end,
+    every_bad_frame_gets_an_error_and_the_socket_stays_usable,
+    an_oversize_frame_closes_the_socket_with_1009,
+    upgrades_need_a_valid_token_and_an_allowed_origin,
+    a_rest_posted_message_arrives_on_the_socket,
+    a_retried_socket_send_is_stored_and_broadcast_once,
+    shutdown_closes_sockets_with_1001_and_frees_their_rooms,
+);

@@ -1,0 +1,365 @@
+//! The `Chat` handle: the one entry point every transport (native WebSocket, Socket.IO, REST,
+//! server functions) calls. It checks every rule — identity, membership, message limits — once,
+//! here, then stores, then fans out. No axum or leptos in this module.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::Auth;
+use crate::connection::Connection;
+use crate::error::ChatError;
+use crate::hub::{Hub, HubEvent, Subscription, Topic};
+use crate::message::{ClientMessageId, MessageBody};
+use crate::protocol::{
+    ConversationId, ConversationView, MessagePage, MessageView, UserId, UserView,
+};
+use crate::store::{Access, ConversationRecord, Store};
+use crate::user::{AuthUser, UserName};
+
+/// Limits and sizes of the chat core.
+#[derive(Clone, Debug)]
+pub struct ChatConfig {
+    /// Longest message body, in characters after trimming.
+    pub max_message_chars: usize,
+    /// Events buffered per room or user feed before a slow client lags and catches up from storage.
+    pub room_buffer: usize,
+    /// How long a login lasts.
+    pub token_ttl: Duration,
+    /// Largest page of history a client may ask for.
+    pub max_page: i64,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            max_message_chars: MessageBody::DEFAULT_MAX_CHARS,
+            room_buffer: 256,
+            token_ttl: Duration::from_secs(7 * 24 * 3600),
+            max_page: 200,
+        }
+    }
+}
+
+/// Who a new conversation is with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Id(UserId),
+    Name(String),
+}
+
+impl Target {
+    /// Exactly one of an id and a name.
+    pub fn from_parts(id: Option<UserId>, name: Option<String>) -> Result<Self, ChatError> {
+        match (id, name) {
+            (Some(id), None) => Ok(Self::Id(id)),
+            (None, Some(name)) => Ok(Self::Name(name)),
+            (None, None) => Err(ChatError::InvalidPayload(
+                "name the other member: `user2_id` or `username`".into(),
+            )),
+            (Some(_), Some(_)) => Err(ChatError::InvalidPayload(
+                "give either `user2_id` or `username`, not both".into(),
+            )),
+        }
+    }
+}
+
+/// A message send's result: the stored message and whether this call stored it (`false` for
+/// a retry answered with the original).
+#[derive(Clone, Debug)]
+pub struct Posted {
+    pub message: MessageView,
+    pub fresh: bool,
+}
+
+/// A conversation lookup's result, with whether this call created it.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    pub conversation: ConversationView,
+    pub fresh: bool,
+}
+
+/// Entry point to the chat domain. Cloning is cheap; all clones share one pool and one hub.
+#[derive(Clone)]
+pub struct Chat {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    auth: Auth,
+    hub: Hub,
+    config: ChatConfig,
+    /// Striped per-conversation locks: a conversation's store-then-publish runs one at a time,
+    /// so every subscriber sees its messages in `seq` order.
+    send_locks: Vec<tokio::sync::Mutex<()>>,
+}
+
+const SEND_LOCK_STRIPES: usize = 64;
+
+impl Chat {
+    pub fn new(store: Store, secret: &[u8], config: ChatConfig) -> Self {
+        let auth = Auth::new(store.clone(), secret, config.token_ttl);
+        Self {
+            inner: Arc::new(Inner {
+                hub: Hub::new(config.room_buffer),
+                auth,
+                store,
+                config,
+                send_locks: (0..SEND_LOCK_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
+            }),
+        }
+    }
+
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &ChatConfig {
+        &self.inner.config
+    }
+
+    /// Opens a live connection for `user`: personal events now, rooms as it joins them.
+    pub fn connect(&self, user: AuthUser) -> Connection {
+        Connection::new(self.clone(), user)
+    }
+
+    /// Users whose name starts with `query`, not counting the caller.
+    pub async fn search_users(
+        &self,
+        me: &AuthUser,
+        query: &str,
+        limit: i64,
+    ) -> Result<Vec<UserView>, ChatError> {
+        let query = query.trim();
+        if query.is_empty() || query.len() > UserName::MAX_CHARS {
+            return Err(ChatError::InvalidQuery(format!(
+                "q must be 1 to {} characters",
+                UserName::MAX_CHARS
+            )));
+        }
+        let limit = self.page_limit(Some(limit))?;
+        let users = self.inner.store.search_users(query, limit + 1).await?;
+        Ok(users
+            .iter()
+            .filter(|u| u.id != me.id())
+            .take(limit as usize)
+            .map(UserView::from)
+            .collect())
+    }
+
+    /// The one-to-one conversation of the caller and `target`, created (and announced to both
+    /// members) if it does not exist yet.
+    pub async fn open_conversation(
+        &self,
+        me: &AuthUser,
+        target: Target,
+    ) -> Result<Opened, ChatError> {
+        let other = match &target {
+            Target::Id(id) => self.inner.store.user(*id).await?,
+            Target::Name(name) => match UserName::parse(name) {
+                Ok(name) => self.inner.store.user_by_name(&name).await?,
+                Err(_) => None,
+            },
+        }
+        .ok_or_else(|| {
+            ChatError::UserNotFound(match target {
+                Target::Id(id) => format!("with id {id}"),
+                Target::Name(name) => format!("named {name:?}"),
+            })
+        })?;
+        if other.id == me.id() {
+            return Err(ChatError::CannotMessageSelf);
+        }
+        let (id, fresh) = self
+            .inner
+            .store
+            .find_or_create_direct(me.id(), other.id)
+            .await?;
+        let conversation = self.load(id).await?;
+        if fresh {
+            let event = HubEvent::ConversationCreated(Arc::new(conversation.clone()));
+            for member in &conversation.members {
+                self.inner
+                    .hub
+                    .publish(Topic::User(member.id), event.clone());
+            }
+        }
+        Ok(Opened {
+            conversation,
+            fresh,
+        })
+    }
+
+    /// One conversation the caller belongs to.
+    pub async fn conversation(
+        &self,
+        me: &AuthUser,
+        id: ConversationId,
+    ) -> Result<ConversationView, ChatError> {
+        self.check_member(me, id).await?;
+        self.load(id).await
+    }
+
+    /// Every conversation of the caller, most recently active first.
+    pub async fn conversations(&self, me: &AuthUser) -> Result<Vec<ConversationView>, ChatError> {
+        let records = self.inner.store.conversations_of(me.id()).await?;
+        Ok(records.iter().map(ConversationView::from).collect())
+    }
+
+    /// Stores a message from the caller and, once committed, broadcasts it to the room.
+    /// A retry with the same `client_id` gets the original message and broadcasts nothing.
+    pub async fn send(
+        &self,
+        me: &AuthUser,
+        conversation: ConversationId,
+        text: &str,
+        client_id: Option<&str>,
+    ) -> Result<Posted, ChatError> {
+        let body = MessageBody::parse(text, self.inner.config.max_message_chars)?;
+        let client_id = client_id.map(ClientMessageId::parse).transpose()?;
+        self.check_member(me, conversation).await?;
+        let stripe = conversation.0.rem_euclid(SEND_LOCK_STRIPES as i64) as usize;
+        let _order = self.inner.send_locks[stripe].lock().await;
+        let (message, fresh) = self
+            .inner
+            .store
+            .insert_message(conversation, &me.user, &body, client_id.as_ref())
+            .await?;
+        let message = MessageView::from(&message);
+        if fresh {
+            self.inner.hub.publish(
+                Topic::Room(conversation),
+                HubEvent::Message(Arc::new(message.clone())),
+            );
+        }
+        Ok(Posted { message, fresh })
+    }
+
+    /// A page of history, oldest first: up to `limit` messages with `seq < before`.
+    pub async fn history(
+        &self,
+        me: &AuthUser,
+        conversation: ConversationId,
+        before: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<MessagePage, ChatError> {
+        self.check_member(me, conversation).await?;
+        let limit = self.page_limit(limit)?;
+        if before.is_some_and(|b| b < 1) {
+            return Err(ChatError::InvalidQuery(
+                "before must be a seq of 1 or more".into(),
+            ));
+        }
+        let (messages, has_more) = self
+            .inner
+            .store
+            .messages_before(conversation, before, limit)
+            .await?;
+        Ok(MessagePage {
+            messages: messages.iter().map(MessageView::from).collect(),
+            has_more,
+        })
+    }
+
+    /// Messages after `seq`, oldest first (at most one page): what a client missed.
+    pub async fn missed(
+        &self,
+        me: &AuthUser,
+        conversation: ConversationId,
+        after: i64,
+    ) -> Result<Vec<MessageView>, ChatError> {
+        self.check_member(me, conversation).await?;
+        self.missed_unchecked(conversation, after).await
+    }
+
+    pub(crate) async fn missed_unchecked(
+        &self,
+        conversation: ConversationId,
+        after: i64,
+    ) -> Result<Vec<MessageView>, ChatError> {
+        let messages = self
+            .inner
+            .store
+            .messages_after(conversation, after, self.inner.config.max_page)
+            .await?;
+        Ok(messages.iter().map(MessageView::from).collect())
+    }
+
+    /// Subscribes to a conversation's room; only members may. Returns the subscription and the
+    /// conversation's newest `seq` at the moment of subscribing (events after it will arrive).
+    pub async fn subscribe_room(
+        &self,
+        me: &AuthUser,
+        conversation: ConversationId,
+    ) -> Result<(Subscription, i64), ChatError> {
+        self.check_member(me, conversation).await?;
+        // Subscribe before reading the newest seq: nothing committed in between is missed.
+        let subscription = self.inner.hub.subscribe(Topic::Room(conversation));
+        let newest = self
+            .inner
+            .store
+            .conversation(conversation)
+            .await?
+            .map_or(0, |c| c.last_seq);
+        Ok((subscription, newest))
+    }
+
+    /// The caller's personal feed: conversations started with them.
+    pub fn subscribe_user(&self, me: &AuthUser) -> Subscription {
+        self.inner.hub.subscribe(Topic::User(me.id()))
+    }
+
+    /// How many hub topics have subscribers (rooms and user feeds).
+    pub fn live_topics(&self) -> usize {
+        self.inner.hub.topic_count()
+    }
+
+    async fn check_member(
+        &self,
+        me: &AuthUser,
+        conversation: ConversationId,
+    ) -> Result<(), ChatError> {
+        match self.inner.store.access(conversation, me.id()).await? {
+            Access::Member => Ok(()),
+            Access::Stranger => Err(ChatError::NotMember(conversation)),
+            Access::Missing => Err(ChatError::ConversationNotFound(conversation)),
+        }
+    }
+
+    async fn load(&self, id: ConversationId) -> Result<ConversationView, ChatError> {
+        let record = self
+            .inner
+            .store
+            .conversation(id)
+            .await?
+            .ok_or(ChatError::ConversationNotFound(id))?;
+        Ok(ConversationView::from(&record))
+    }
+
+    fn page_limit(&self, limit: Option<i64>) -> Result<i64, ChatError> {
+        let max = self.inner.config.max_page;
+        match limit {
+            None => Ok(50.min(max)),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(_) => Err(ChatError::InvalidQuery(format!("limit must be 1 to {max}"))),
+        }
+    }
+}
+
+impl From<&ConversationRecord> for ConversationView {
+    fn from(record: &ConversationRecord) -> Self {
+        ConversationView {
+            id: record.id,
+            room: record.id.room(),
+            members: record.members.iter().map(UserView::from).collect(),
+            created_at: record.created_at,
+            last_message: record.last_message.as_ref().map(MessageView::from),
+        }
+    }
+}

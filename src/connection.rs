@@ -1,0 +1,275 @@
+//! One live client connection, whatever its transport: the rooms it joined, what it has been
+//! sent, and the answers it is owed. The native WebSocket and the Socket.IO adapter both drive a
+//! `Connection`, so command handling — the `userId` check, duplicate joins, acknowledgements —
+//! exists once.
+//!
+//! Ordering: a connection delivers each room's messages in `seq` order, each once. Its own
+//! sends are acknowledged (`messageSent`) at the message's place in that order, not before
+//! earlier messages of the room. When it falls behind the hub (`Lagged`), it reads what it
+//! missed from storage rather than dropping anything.
+
+use std::collections::{HashMap, VecDeque};
+
+use futures_util::StreamExt;
+use tokio_stream::StreamMap;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use crate::chat::{Chat, Target};
+use crate::error::ChatError;
+use crate::hub::{HubEvent, Subscription};
+use crate::protocol::{
+    ClientCommand, ConversationId, ConversationView, ErrorView, MessageId, MessageView,
+    ServerEvent, ServerFrame,
+};
+use crate::user::AuthUser;
+
+/// A connected client's session with the chat.
+pub struct Connection {
+    chat: Chat,
+    user: AuthUser,
+    personal: Subscription,
+    rooms: StreamMap<ConversationId, Subscription>,
+    /// Highest `seq` delivered (or known to the client) per joined room.
+    delivered: HashMap<ConversationId, i64>,
+    /// Rooms whose newer messages must be read from storage (after a lag).
+    behind: Vec<ConversationId>,
+    /// Frames ready to go out, in order, before anything live.
+    backlog: VecDeque<ServerFrame>,
+    /// `ref`s of this connection's sends, answered when the message comes round in order.
+    acks: HashMap<MessageId, Option<String>>,
+    /// `ref`s of conversations this connection created, answered with the announcement.
+    creates: HashMap<ConversationId, (Option<String>, ConversationView)>,
+}
+
+impl Connection {
+    pub(crate) fn new(chat: Chat, user: AuthUser) -> Self {
+        let personal = chat.subscribe_user(&user);
+        Self {
+            chat,
+            user,
+            personal,
+            rooms: StreamMap::new(),
+            delivered: HashMap::new(),
+            behind: Vec::new(),
+            backlog: VecDeque::new(),
+            acks: HashMap::new(),
+            creates: HashMap::new(),
+        }
+    }
+
+    pub fn user(&self) -> &AuthUser {
+        &self.user
+    }
+
+    /// The rooms this connection has joined.
+    pub fn joined(&self) -> impl Iterator<Item = ConversationId> + '_ {
+        self.rooms.keys().copied()
+    }
+
+    /// Runs one command. Returns the frame to send now, if any; a reply that must wait for its
+    /// place in a room's order comes later from `next_frame`. Errors become `error` frames.
+    pub async fn handle(
+        &mut self,
+        command: ClientCommand,
+        reference: Option<String>,
+    ) -> Option<ServerFrame> {
+        match self.run(command, reference.clone()).await {
+            Ok(Some(event)) => Some(ServerFrame::reply(event, reference)),
+            Ok(None) => None,
+            Err(error) => {
+                if error.is_internal() {
+                    tracing::error!(user = %self.user.id(), error = ?error, "command failed");
+                }
+                Some(ServerFrame::reply(
+                    ServerEvent::Error(ErrorView::from(&error)),
+                    reference,
+                ))
+            }
+        }
+    }
+
+    async fn run(
+        &mut self,
+        command: ClientCommand,
+        reference: Option<String>,
+    ) -> Result<Option<ServerEvent>, ChatError> {
+        self.user.check_claim(command.claimed_user())?;
+        match command {
+            ClientCommand::CreateConversation {
+                create_conv_dto,
+                username,
+                ..
+            } => {
+                let dto = create_conv_dto.unwrap_or_default();
+                let name = match (dto.username, username) {
+                    (Some(_), Some(_)) => {
+                        return Err(ChatError::InvalidPayload(
+                            "give `username` once, inside or outside `createConvDto`".into(),
+                        ));
+                    }
+                    (a, b) => a.or(b),
+                };
+                let opened = self
+                    .chat
+                    .open_conversation(&self.user, Target::from_parts(dto.user2_id, name)?)
+                    .await?;
+                if opened.fresh {
+                    // Announced on this user's feed too: answer there, once, in order.
+                    let id = opened.conversation.id;
+                    self.creates.insert(id, (reference, opened.conversation));
+                    return Ok(None);
+                }
+                Ok(Some(ServerEvent::ConversationCreated {
+                    conversation: opened.conversation,
+                }))
+            }
+            ClientCommand::SendMessage {
+                conv_id,
+                message,
+                client_id,
+                ..
+            } => {
+                let posted = self
+                    .chat
+                    .send(&self.user, conv_id, &message.message, client_id.as_deref())
+                    .await?;
+                let joined = self.rooms.contains_key(&conv_id);
+                if posted.fresh && joined {
+                    // The room will bring this message round after any earlier one.
+                    if reference.is_some() {
+                        self.acks.insert(posted.message.id, reference);
+                    }
+                    return Ok(None);
+                }
+                // Not joined, or a retry of a message already delivered: answer now.
+                Ok(reference.map(|_| ServerEvent::MessageSent {
+                    message: posted.message,
+                }))
+            }
+            ClientCommand::JoinConversation { conv_id, .. } => {
+                if self.rooms.contains_key(&conv_id) {
+                    return Err(ChatError::AlreadyJoined(conv_id));
+                }
+                let (subscription, newest) = self.chat.subscribe_room(&self.user, conv_id).await?;
+                self.rooms.insert(conv_id, subscription);
+                self.delivered.insert(conv_id, newest);
+                Ok(Some(ServerEvent::JoinedConversation {
+                    conv_id,
+                    room: conv_id.room(),
+                }))
+            }
+            ClientCommand::LeaveConversation { conv_id, .. } => {
+                if self.rooms.remove(&conv_id).is_none() {
+                    return Err(ChatError::NotJoined(conv_id));
+                }
+                self.delivered.remove(&conv_id);
+                self.behind.retain(|c| *c != conv_id);
+                Ok(Some(ServerEvent::LeftConversation {
+                    conv_id,
+                    room: conv_id.room(),
+                }))
+            }
+        }
+    }
+
+    /// The next frame to push to the client. Cancel-safe: nothing is lost if the future is
+    /// dropped before it completes, so it can sit in a `select!` beside the socket's reads.
+    pub async fn next_frame(&mut self) -> ServerFrame {
+        loop {
+            if let Some(frame) = self.backlog.pop_front() {
+                return frame;
+            }
+            if let Some(conversation) = self.behind.first().copied() {
+                self.catch_up(conversation).await;
+                continue;
+            }
+            tokio::select! {
+                Some(item) = self.personal.next() => match item {
+                    Ok(HubEvent::ConversationCreated(conversation)) => {
+                        let (reference, view) = match self.creates.remove(&conversation.id) {
+                            Some((reference, view)) => (reference, view),
+                            None => (None, (*conversation).clone()),
+                        };
+                        return ServerFrame::reply(ServerEvent::ConversationCreated { conversation: view }, reference);
+                    }
+                    Ok(HubEvent::Message(_)) => {}
+                    Err(BroadcastStreamRecvError::Lagged(_)) => {
+                        // An announcement was dropped: answer what this connection is owed now.
+                        for (_, (reference, view)) in self.creates.drain() {
+                            self.backlog.push_back(ServerFrame::reply(
+                                ServerEvent::ConversationCreated { conversation: view },
+                                reference,
+                            ));
+                        }
+                    }
+                },
+                Some((conversation, item)) = self.rooms.next() => match item {
+                    Ok(HubEvent::Message(message)) => {
+                        if let Some(frame) = self.deliver(&message) {
+                            return frame;
+                        }
+                    }
+                    Ok(HubEvent::ConversationCreated(_)) => {}
+                    Err(BroadcastStreamRecvError::Lagged(skipped)) => {
+                        tracing::debug!(user = %self.user.id(), %conversation, skipped, "lagged; catching up from storage");
+                        if !self.behind.contains(&conversation) {
+                            self.behind.push(conversation);
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// The frame for a room message, or `None` if this connection already delivered it.
+    fn deliver(&mut self, message: &MessageView) -> Option<ServerFrame> {
+        let delivered = self.delivered.get_mut(&message.conv_id)?;
+        if message.seq <= *delivered {
+            return None;
+        }
+        if message.seq > *delivered + 1 {
+            // A gap (a publish we never saw): fill it from storage, in order, first.
+            if !self.behind.contains(&message.conv_id) {
+                self.behind.push(message.conv_id);
+            }
+            return None;
+        }
+        *delivered = message.seq;
+        Some(match self.acks.remove(&message.id) {
+            Some(reference) => ServerFrame::reply(
+                ServerEvent::MessageSent {
+                    message: message.clone(),
+                },
+                reference,
+            ),
+            None => ServerFrame::broadcast(ServerEvent::NewMessage {
+                message: message.clone(),
+            }),
+        })
+    }
+
+    /// Reads one page of what the room has after the last delivered `seq` into the backlog.
+    async fn catch_up(&mut self, conversation: ConversationId) {
+        let Some(after) = self.delivered.get(&conversation).copied() else {
+            self.behind.retain(|c| *c != conversation);
+            return;
+        };
+        match self.chat.missed_unchecked(conversation, after).await {
+            Ok(messages) => {
+                if messages.is_empty() {
+                    self.behind.retain(|c| *c != conversation);
+                }
+                for message in &messages {
+                    if let Some(frame) = self.deliver(message) {
+                        self.backlog.push_back(frame);
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(user = %self.user.id(), %conversation, error = ?error, "catch-up failed");
+                // Leave the room marked: the next call retries after a pause.
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The one domain error. Every transport maps it exhaustively to its own shape (HTTP status,
+//! `error` frame, server-fn error); the wire code and human message come from here.
+
+use crate::protocol::{ConversationId, ErrorCode, ErrorView};
+
+/// Everything the chat core can refuse or fail at.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("sign in first: no session cookie or bearer token was presented")]
+    Unauthenticated,
+    #[error("the token is not valid; sign in again")]
+    InvalidToken,
+    #[error("the session has expired; sign in again")]
+    TokenExpired,
+    #[error("wrong username or password")]
+    WrongCredentials,
+    #[error("invalid username: {0}")]
+    InvalidUsername(&'static str),
+    #[error("invalid password: {0}")]
+    InvalidPassword(&'static str),
+    #[error("the username {0:?} is taken")]
+    UsernameTaken(String),
+    #[error("no user {0}")]
+    UserNotFound(String),
+    #[error("a conversation needs another member; you cannot start one with yourself")]
+    CannotMessageSelf,
+    #[error("conversation {0} does not exist")]
+    ConversationNotFound(ConversationId),
+    #[error("you are not a member of conversation {0}")]
+    NotMember(ConversationId),
+    #[error("userId {claimed} does not match the signed-in user")]
+    SpoofedUser { claimed: i64 },
+    #[error("a message cannot be empty")]
+    EmptyMessage,
+    #[error("a message can have at most {max} characters (this one has {len})")]
+    MessageTooLong { max: usize, len: usize },
+    #[error("clientId must be 1 to 64 letters, digits, '-', '_', ':' or '.'")]
+    InvalidClientId,
+    #[error("clientId {0:?} was already used for a different message")]
+    ClientIdReused(String),
+    #[error("already joined conversation {0}")]
+    AlreadyJoined(ConversationId),
+    #[error("not joined to conversation {0}")]
+    NotJoined(ConversationId),
+    #[error("{0}")]
+    InvalidPayload(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("too many requests; retry in {retry_after_ms} ms")]
+    RateLimited { retry_after_ms: u64 },
+    #[error("storage failure")]
+    Storage(#[source] sqlx::Error),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ChatError {
+    /// The stable wire code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::InvalidToken => ErrorCode::InvalidToken,
+            Self::TokenExpired => ErrorCode::TokenExpired,
+            Self::WrongCredentials => ErrorCode::WrongCredentials,
+            Self::InvalidUsername(_) => ErrorCode::InvalidUsername,
+            Self::InvalidPassword(_) => ErrorCode::InvalidPassword,
+            Self::UsernameTaken(_) => ErrorCode::UsernameTaken,
+            Self::UserNotFound(_) => ErrorCode::UserNotFound,
+            Self::CannotMessageSelf => ErrorCode::CannotMessageSelf,
+            Self::ConversationNotFound(_) => ErrorCode::ConversationNotFound,
+            Self::NotMember(_) => ErrorCode::NotMember,
+            Self::SpoofedUser { .. } => ErrorCode::SpoofedUser,
+            Self::EmptyMessage => ErrorCode::EmptyMessage,
+            Self::MessageTooLong { .. } => ErrorCode::MessageTooLong,
+            Self::InvalidClientId => ErrorCode::InvalidClientId,
+            Self::ClientIdReused(_) => ErrorCode::ClientIdReused,
+            Self::AlreadyJoined(_) => ErrorCode::AlreadyJoined,
+            Self::NotJoined(_) => ErrorCode::NotJoined,
+            Self::InvalidPayload(_) => ErrorCode::InvalidPayload,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// True for failures of the server rather than of the request: logged, never detailed to clients.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Storage(_) | Self::Internal(_))
+    }
+}
+
+impl From<&ChatError> for ErrorView {
+    /// The Display text only: a source error (SQL, I/O) never reaches a client.
+    fn from(error: &ChatError) -> Self {
+        ErrorView::new(error.code(), error.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ChatError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Storage(error)
+    }
+}

@@ -1,0 +1,604 @@
+//! The chat core's rules and storage, called directly (no sockets), on SQLite and PostgreSQL.
+//! Every test runs once per engine, against a database of its own.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use natter::protocol::{
+    ClientCommand, ConversationId, CreateConvDto, ErrorCode, NewMessage, ServerEvent, ServerFrame,
+    UserId,
+};
+use natter::store::Engine;
+use natter::testdb::TestDb;
+use natter::{AuthUser, Chat, ChatConfig, ChatError, Store, Target};
+use tokio::time::timeout;
+
+struct Fixture {
+    chat: Chat,
+    _db: TestDb,
+}
+
+impl Fixture {
+    async fn new(engine: Engine) -> Self {
+        Self::with_config(engine, ChatConfig::default()).await
+    }
+
+    async fn with_config(engine: Engine, config: ChatConfig) -> Self {
+        let db = TestDb::new(engine).await;
+        let store = Store::connect(&db.url, 5)
+            .await
+            .expect("open the test database");
+        let chat = Chat::new(store, b"a test secret that is long enough!!", config);
+        Self { chat, _db: db }
+    }
+
+    async fn user(&self, name: &str) -> AuthUser {
+        let issued = self
+            .chat
+            .auth()
+            .register(name, "correct horse battery")
+            .await
+            .unwrap();
+        self.chat.auth().authenticate(&issued.token).await.unwrap()
+    }
+
+    async fn pair(&self) -> (AuthUser, AuthUser, ConversationId) {
+        let alice = self.user("alice").await;
+        let bob = self.user("bob").await;
+        let opened = self
+            .chat
+            .open_conversation(&alice, Target::Id(bob.id()))
+            .await
+            .unwrap();
+        (alice, bob, opened.conversation.id)
+    }
+}
+
+async fn next(connection: &mut natter::Connection) -> ServerFrame {
+    timeout(Duration::from_secs(5), connection.next_frame())
+        .await
+        .expect("a frame within 5 s")
+}
+
+fn join(conv: ConversationId) -> ClientCommand {
+    ClientCommand::JoinConversation {
+        conv_id: conv,
+        user_id: None,
+    }
+}
+
+fn send(conv: ConversationId, text: &str) -> ClientCommand {
+    ClientCommand::SendMessage {
+        conv_id: conv,
+        message: NewMessage {
+            message: text.into(),
+        },
+        client_id: None,
+        user_id: None,
+    }
+}
+
+async fn registering_and_logging_in_checks_names_and_passwords(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let auth = f.chat.auth();
+    let alice = auth
+        .register("Alice", "correct horse battery")
+        .await
+        .unwrap();
+    assert_eq!(alice.user.username, "Alice");
+    assert!(matches!(
+        auth.register("alice", "another password").await,
+        Err(ChatError::UsernameTaken(_))
+    ));
+    assert!(matches!(
+        auth.register("a", "long enough pw").await,
+        Err(ChatError::InvalidUsername(_))
+    ));
+    assert!(matches!(
+        auth.register("carol", "short").await,
+        Err(ChatError::InvalidPassword(_))
+    ));
+    let again = auth.login("ALICE", "correct horse battery").await.unwrap();
+    assert_eq!(again.user.id, alice.user.id);
+    assert!(matches!(
+        auth.login("alice", "wrong password").await,
+        Err(ChatError::WrongCredentials)
+    ));
+    assert!(matches!(
+        auth.login("nobody", "whatever pw").await,
+        Err(ChatError::WrongCredentials)
+    ));
+}
+
+async fn a_token_stops_working_after_logout(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let issued = f
+        .chat
+        .auth()
+        .register("alice", "correct horse battery")
+        .await
+        .unwrap();
+    let me = f.chat.auth().authenticate(&issued.token).await.unwrap();
+    f.chat.auth().logout(&me).await.unwrap();
+    assert!(matches!(
+        f.chat.auth().authenticate(&issued.token).await,
+        Err(ChatError::InvalidToken)
+    ));
+    assert!(matches!(
+        f.chat.auth().authenticate("garbage").await,
+        Err(ChatError::InvalidToken)
+    ));
+}
+
+async fn an_expired_token_is_refused_as_expired(engine: Engine) {
+    let config = ChatConfig {
+        token_ttl: Duration::from_secs(1),
+        ..ChatConfig::default()
+    };
+    let f = Fixture::with_config(engine, config).await;
+    let issued = f
+        .chat
+        .auth()
+        .register("alice", "correct horse battery")
+        .await
+        .unwrap();
+    assert!(f.chat.auth().authenticate(&issued.token).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(matches!(
+        f.chat.auth().authenticate(&issued.token).await,
+        Err(ChatError::TokenExpired)
+    ));
+}
+
+async fn opening_a_conversation_twice_returns_the_same_one(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let again = f
+        .chat
+        .open_conversation(&bob, Target::Name("ALICE".into()))
+        .await
+        .unwrap();
+    assert!(!again.fresh);
+    assert_eq!(again.conversation.id, conv);
+    assert_eq!(again.conversation.room, format!("conversation_{}", conv.0));
+    let names: Vec<_> = again
+        .conversation
+        .members
+        .iter()
+        .map(|m| m.username.as_str())
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert!(matches!(
+        f.chat
+            .open_conversation(&alice, Target::Id(alice.id()))
+            .await,
+        Err(ChatError::CannotMessageSelf)
+    ));
+    assert!(matches!(
+        f.chat
+            .open_conversation(&alice, Target::Name("nobody".into()))
+            .await,
+        Err(ChatError::UserNotFound(_))
+    ));
+    assert!(matches!(
+        f.chat
+            .open_conversation(&alice, Target::Id(UserId(999_999)))
+            .await,
+        Err(ChatError::UserNotFound(_))
+    ));
+}
+
+async fn messages_get_gapless_increasing_seqs_and_history_pages(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    for i in 1..=5 {
+        let who = if i % 2 == 0 { &bob } else { &alice };
+        let posted = f
+            .chat
+            .send(who, conv, &format!("  message {i}  "), None)
+            .await
+            .unwrap();
+        assert_eq!(posted.message.seq, i);
+        assert_eq!(posted.message.message, format!("message {i}"));
+    }
+    let page = f.chat.history(&alice, conv, None, Some(2)).await.unwrap();
+    assert_eq!(
+        page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [4, 5]
+    );
+    assert!(page.has_more);
+    let older = f
+        .chat
+        .history(&alice, conv, Some(4), Some(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        older.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(!older.has_more);
+    let list = f.chat.conversations(&bob).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].last_message.as_ref().unwrap().message, "message 5");
+}
+
+async fn concurrent_sends_to_one_conversation_keep_seq_gapless(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let chat = f.chat.clone();
+        let who = if i % 2 == 0 {
+            alice.clone()
+        } else {
+            bob.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            chat.send(&who, conv, &format!("m{i}"), None).await
+        }));
+    }
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap().unwrap().message.seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
+}
+
+async fn a_retried_send_is_stored_and_broadcast_once(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let mut listener = f.chat.connect(bob.clone());
+    assert!(matches!(
+        listener.handle(join(conv), None).await.unwrap().event,
+        ServerEvent::JoinedConversation { .. }
+    ));
+    let first = f
+        .chat
+        .send(&alice, conv, "hello", Some("c-1"))
+        .await
+        .unwrap();
+    let retry = f
+        .chat
+        .send(&alice, conv, "hello", Some("c-1"))
+        .await
+        .unwrap();
+    assert!(first.fresh && !retry.fresh);
+    assert_eq!(first.message, retry.message);
+    assert_eq!(first.message.client_id.as_deref(), Some("c-1"));
+    assert!(matches!(
+        f.chat
+            .send(&alice, conv, "something else", Some("c-1"))
+            .await,
+        Err(ChatError::ClientIdReused(_))
+    ));
+    f.chat.send(&alice, conv, "after", None).await.unwrap();
+    let ServerEvent::NewMessage { message } = next(&mut listener).await.event else {
+        panic!()
+    };
+    assert_eq!(message.message, "hello");
+    let ServerEvent::NewMessage { message } = next(&mut listener).await.event else {
+        panic!()
+    };
+    assert_eq!(message.message, "after", "the retry must not be broadcast");
+    let page = f.chat.history(&bob, conv, None, None).await.unwrap();
+    assert_eq!(page.messages.len(), 2);
+}
+
+async fn concurrent_retries_with_one_client_id_store_one_message(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, _bob, conv) = f.pair().await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let chat = f.chat.clone();
+        let me = alice.clone();
+        tasks.push(tokio::spawn(async move {
+            chat.send(&me, conv, "once", Some("same-id")).await
+        }));
+    }
+    let mut fresh = 0;
+    let mut ids = Vec::new();
+    for task in tasks {
+        let posted = task.await.unwrap().unwrap();
+        fresh += usize::from(posted.fresh);
+        ids.push(posted.message.id);
+    }
+    assert_eq!(fresh, 1);
+    ids.dedup();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        f.chat
+            .history(&alice, conv, None, None)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        1
+    );
+}
+
+async fn a_stranger_can_neither_join_read_nor_post(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (_alice, _bob, conv) = f.pair().await;
+    let eve = f.user("eve").await;
+    assert!(matches!(
+        f.chat.send(&eve, conv, "hi", None).await,
+        Err(ChatError::NotMember(_))
+    ));
+    assert!(matches!(
+        f.chat.history(&eve, conv, None, None).await,
+        Err(ChatError::NotMember(_))
+    ));
+    assert!(matches!(
+        f.chat.conversation(&eve, conv).await,
+        Err(ChatError::NotMember(_))
+    ));
+    let mut connection = f.chat.connect(eve.clone());
+    let ServerEvent::Error(error) = connection.handle(join(conv), None).await.unwrap().event else {
+        panic!()
+    };
+    assert_eq!(error.code, ErrorCode::NotMember);
+    let missing = ConversationId(424_242);
+    assert!(matches!(
+        f.chat.send(&eve, missing, "hi", None).await,
+        Err(ChatError::ConversationNotFound(_))
+    ));
+}
+
+async fn message_bodies_are_validated(engine: Engine) {
+    let config = ChatConfig {
+        max_message_chars: 10,
+        ..ChatConfig::default()
+    };
+    let f = Fixture::with_config(engine, config).await;
+    let (alice, _bob, conv) = f.pair().await;
+    assert!(matches!(
+        f.chat.send(&alice, conv, "   ", None).await,
+        Err(ChatError::EmptyMessage)
+    ));
+    assert!(matches!(
+        f.chat.send(&alice, conv, "eleven chars", None).await,
+        Err(ChatError::MessageTooLong { max: 10, .. })
+    ));
+    assert!(matches!(
+        f.chat.send(&alice, conv, "ok", Some("bad id!")).await,
+        Err(ChatError::InvalidClientId)
+    ));
+    assert!(
+        f.chat
+            .history(&alice, conv, None, None)
+            .await
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+}
+
+async fn both_members_hear_of_a_new_conversation_and_the_creator_once(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let alice = f.user("alice").await;
+    let bob = f.user("bob").await;
+    let mut alice_conn = f.chat.connect(alice.clone());
+    let mut bob_conn = f.chat.connect(bob.clone());
+    let command = ClientCommand::CreateConversation {
+        create_conv_dto: Some(CreateConvDto {
+            user2_id: Some(bob.id()),
+            username: None,
+        }),
+        username: None,
+        user_id: Some(alice.id()),
+    };
+    assert!(
+        alice_conn
+            .handle(command.clone(), Some("r1".into()))
+            .await
+            .is_none()
+    );
+    let reply = next(&mut alice_conn).await;
+    assert_eq!(reply.reference.as_deref(), Some("r1"));
+    let ServerEvent::ConversationCreated { conversation } = reply.event else {
+        panic!()
+    };
+    let heard = next(&mut bob_conn).await;
+    assert_eq!(heard.reference, None);
+    assert!(
+        matches!(heard.event, ServerEvent::ConversationCreated { conversation: ref c } if c.id == conversation.id)
+    );
+    // Creating it again answers at once with the existing conversation.
+    let again = alice_conn.handle(command, Some("r2".into())).await.unwrap();
+    assert_eq!(again.reference.as_deref(), Some("r2"));
+    assert!(
+        matches!(again.event, ServerEvent::ConversationCreated { conversation: ref c } if c.id == conversation.id)
+    );
+    assert!(
+        timeout(Duration::from_millis(200), alice_conn.next_frame())
+            .await
+            .is_err(),
+        "nothing more for alice"
+    );
+}
+
+async fn a_spoofed_user_id_is_refused_and_not_acted_on(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let mut connection = f.chat.connect(alice.clone());
+    let spoofed = ClientCommand::SendMessage {
+        conv_id: conv,
+        message: NewMessage {
+            message: "as bob".into(),
+        },
+        client_id: None,
+        user_id: Some(bob.id()),
+    };
+    let frame = connection.handle(spoofed, Some("s".into())).await.unwrap();
+    assert!(matches!(frame.event, ServerEvent::Error(ref e) if e.code == ErrorCode::SpoofedUser));
+    assert!(
+        f.chat
+            .history(&alice, conv, None, None)
+            .await
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+}
+
+async fn acks_come_in_room_order_and_replace_the_echo(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let mut alice_conn = f.chat.connect(alice.clone());
+    alice_conn.handle(join(conv), None).await.unwrap();
+    f.chat
+        .send(&bob, conv, "from bob first", None)
+        .await
+        .unwrap();
+    // Alice's send is acked after bob's earlier message, and she gets no newMessage echo.
+    assert!(
+        alice_conn
+            .handle(send(conv, "from alice"), Some("a1".into()))
+            .await
+            .is_none()
+    );
+    let first = next(&mut alice_conn).await;
+    assert!(matches!(first.event, ServerEvent::NewMessage { ref message } if message.seq == 1));
+    let second = next(&mut alice_conn).await;
+    assert_eq!(second.reference.as_deref(), Some("a1"));
+    assert!(matches!(second.event, ServerEvent::MessageSent { ref message } if message.seq == 2));
+    // Without a ref the sender in the room gets the seed's newMessage.
+    assert!(
+        alice_conn
+            .handle(send(conv, "no ref"), None)
+            .await
+            .is_none()
+    );
+    assert!(
+        matches!(next(&mut alice_conn).await.event, ServerEvent::NewMessage { ref message } if message.seq == 3)
+    );
+}
+
+async fn join_and_leave_are_tracked_per_connection(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, _bob, conv) = f.pair().await;
+    let mut connection = f.chat.connect(alice.clone());
+    let code = |frame: ServerFrame| match frame.event {
+        ServerEvent::Error(e) => Some(e.code),
+        _ => None,
+    };
+    assert_eq!(
+        code(connection.handle(join(conv), None).await.unwrap()),
+        None
+    );
+    assert_eq!(
+        code(connection.handle(join(conv), None).await.unwrap()),
+        Some(ErrorCode::AlreadyJoined)
+    );
+    let leave = ClientCommand::LeaveConversation {
+        conv_id: conv,
+        user_id: None,
+    };
+    let left = connection
+        .handle(leave.clone(), Some("l".into()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(left.event, ServerEvent::LeftConversation { conv_id, ref room } if conv_id == conv && room == &conv.room())
+    );
+    assert_eq!(
+        code(connection.handle(leave, None).await.unwrap()),
+        Some(ErrorCode::NotJoined)
+    );
+    drop(connection);
+    assert_eq!(
+        f.chat.live_topics(),
+        0,
+        "a dropped connection frees its rooms and feed"
+    );
+}
+
+async fn a_lagging_connection_catches_up_from_storage_in_order(engine: Engine) {
+    let config = ChatConfig {
+        room_buffer: 4,
+        ..ChatConfig::default()
+    };
+    let f = Fixture::with_config(engine, config).await;
+    let (alice, bob, conv) = f.pair().await;
+    let mut slow = f.chat.connect(bob.clone());
+    slow.handle(join(conv), None).await.unwrap();
+    for i in 1..=30 {
+        f.chat
+            .send(&alice, conv, &format!("m{i}"), None)
+            .await
+            .unwrap();
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < 30 {
+        if let ServerEvent::NewMessage { message } = next(&mut slow).await.event {
+            seqs.push(message.seq);
+        }
+    }
+    assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+}
+
+async fn user_search_finds_names_by_prefix(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let alice = f.user("alice").await;
+    f.user("albert").await;
+    f.user("al_x").await;
+    f.user("bob").await;
+    let names = |users: Vec<natter::protocol::UserView>| {
+        users.into_iter().map(|u| u.username).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(f.chat.search_users(&alice, "AL", 10).await.unwrap()),
+        ["al_x", "albert"]
+    );
+    // `_` is a literal, not a LIKE wildcard.
+    assert_eq!(
+        names(f.chat.search_users(&alice, "al_", 10).await.unwrap()),
+        ["al_x"]
+    );
+    assert!(f.chat.search_users(&alice, "", 10).await.is_err());
+}
+
+async fn every_connection_of_a_member_hears_room_messages(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let mut tabs = vec![f.chat.connect(bob.clone()), f.chat.connect(bob.clone())];
+    for tab in &mut tabs {
+        tab.handle(join(conv), None).await.unwrap();
+    }
+    f.chat
+        .send(&alice, conv, "to every tab", None)
+        .await
+        .unwrap();
+    for tab in &mut tabs {
+        assert!(
+            matches!(next(tab).await.event, ServerEvent::NewMessage { ref message } if message.message == "to every tab")
+        );
+    }
+    let mut feed = f.chat.subscribe_user(&alice);
+    assert!(
+        timeout(Duration::from_millis(100), feed.next())
+            .await
+            .is_err()
+    );
+}
+
+natter::on_both_engines!(
+    registering_and_logging_in_checks_names_and_passwords,
+    a_token_stops_working_after_logout,
+    an_expired_token_is_refused_as_expired,
+    opening_a_conversation_twice_returns_the_same_one,
+    messages_get_gapless_increasing_seqs_and_history_pages,
+    concurrent_sends_to_one_conversation_keep_seq_gapless,
+    a_retried_send_is_stored_and_broadcast_once,
+    concurrent_retries_with_one_client_id_store_one_message,
+    a_stranger_can_neither_join_read_nor_post,
+    message_bodies_are_validated,
+    both_members_hear_of_a_new_conversation_and_the_creator_once,
+    a_spoofed_user_id_is_refused_and_not_acted_on,
+    acks_come_in_room_order_and_replace_the_echo,
+    join_and_leave_are_tracked_per_connection,
+    a_lagging_connection_catches_up_from_storage_in_order,
+    user_search_finds_names_by_prefix,
+    every_connection_of_a_member_hears_room_messages,
+);

@@ -1,0 +1,5 @@
+//! The chat core's tests, one binary. Modules are `cfg(test)` so that lints treat them as
+//! test code (unwrap allowed), as they do unit tests.
+
+#[cfg(test)]
+mod chat;

@@ -27,6 +27,8 @@ pub struct ChatConfig {
     pub token_ttl: Duration,
     /// Largest page of history a client may ask for.
     pub max_page: i64,
+    /// Mark the session cookie Secure (natter behind HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl Default for ChatConfig {
@@ -36,6 +38,7 @@ impl Default for ChatConfig {
             room_buffer: 256,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             max_page: 200,
+            secure_cookies: false,
         }
     }
 }
@@ -98,7 +101,12 @@ const SEND_LOCK_STRIPES: usize = 64;
 
 impl Chat {
     pub fn new(store: Store, secret: &[u8], config: ChatConfig) -> Self {
-        let auth = Auth::new(store.clone(), secret, config.token_ttl);
+        let auth = Auth::new(
+            store.clone(),
+            secret,
+            config.token_ttl,
+            config.secure_cookies,
+        );
         Self {
             inner: Arc::new(Inner {
                 hub: Hub::new(config.room_buffer),

@@ -146,13 +146,29 @@ impl Connection {
                     message: posted.message,
                 }))
             }
-            ClientCommand::JoinConversation { conv_id, .. } => {
+            ClientCommand::JoinConversation {
+                conv_id, last_seq, ..
+            } => {
                 if self.rooms.contains_key(&conv_id) {
                     return Err(ChatError::AlreadyJoined(conv_id));
                 }
+                if last_seq.is_some_and(|seq| seq < 0) {
+                    return Err(ChatError::InvalidPayload(
+                        "lastSeq must be 0 or more".into(),
+                    ));
+                }
                 let (subscription, newest) = self.chat.subscribe_room(&self.user, conv_id).await?;
                 self.rooms.insert(conv_id, subscription);
-                self.delivered.insert(conv_id, newest);
+                match last_seq {
+                    // Replay from storage first (after this answer), then live.
+                    Some(seq) if seq < newest => {
+                        self.delivered.insert(conv_id, seq);
+                        self.behind.push(conv_id);
+                    }
+                    _ => {
+                        self.delivered.insert(conv_id, newest);
+                    }
+                }
                 Ok(Some(ServerEvent::JoinedConversation {
                     conv_id,
                     room: conv_id.room(),

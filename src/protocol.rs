@@ -129,8 +129,12 @@ pub enum ClientCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_id: Option<UserId>,
     },
+    /// Joins the room. With `lastSeq` (the newest `seq` the client has), the server first
+    /// replays every later message, in order, then continues live with no gap or duplicate.
     JoinConversation {
         conv_id: ConversationId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seq: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_id: Option<UserId>,
     },

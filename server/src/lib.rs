@@ -53,6 +53,7 @@ impl App {
                 max_message_chars: config.max_message_chars,
                 room_buffer: config.room_buffer,
                 token_ttl: Duration::from_secs(config.token_ttl_minutes.saturating_mul(60)),
+                secure_cookies: config.secure_cookies,
                 ..ChatConfig::default()
             },
         );
@@ -62,7 +63,6 @@ impl App {
             settings: Arc::new(Settings {
                 allowed_origins: config.allowed_origins.clone(),
                 max_frame_bytes: config.max_frame_bytes,
-                secure_cookies: config.secure_cookies,
             }),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),

@@ -15,7 +15,6 @@ pub struct Settings {
     /// (an Origin whose host matches the request's Host).
     pub allowed_origins: Vec<String>,
     pub max_frame_bytes: usize,
-    pub secure_cookies: bool,
 }
 
 #[derive(Clone, FromRef)]

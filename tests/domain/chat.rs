@@ -63,6 +63,7 @@ async fn next(connection: &mut natter::Connection) -> ServerFrame {
 fn join(conv: ConversationId) -> ClientCommand {
     ClientCommand::JoinConversation {
         conv_id: conv,
+        last_seq: None,
         user_id: None,
     }
 }
@@ -538,6 +539,50 @@ async fn a_lagging_connection_catches_up_from_storage_in_order(engine: Engine) {
     assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
 }
 
+async fn joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicates(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    for i in 1..=230 {
+        f.chat
+            .send(&alice, conv, &format!("m{i}"), None)
+            .await
+            .unwrap();
+    }
+    // Alice keeps sending while bob resumes from seq 3.
+    let chat = f.chat.clone();
+    let sender = tokio::spawn(async move {
+        for i in 231..=300 {
+            chat.send(&alice, conv, &format!("m{i}"), None)
+                .await
+                .unwrap();
+        }
+    });
+    let mut connection = f.chat.connect(bob.clone());
+    let resume = ClientCommand::JoinConversation {
+        conv_id: conv,
+        last_seq: Some(3),
+        user_id: None,
+    };
+    let joined = connection.handle(resume, Some("j".into())).await.unwrap();
+    assert!(matches!(
+        joined.event,
+        ServerEvent::JoinedConversation { .. }
+    ));
+    let mut seqs = Vec::new();
+    while seqs.len() < 297 {
+        if let ServerEvent::NewMessage { message } = next(&mut connection).await.event {
+            seqs.push(message.seq);
+        }
+    }
+    sender.await.unwrap();
+    assert_eq!(seqs, (4..=300).collect::<Vec<_>>());
+    assert!(
+        timeout(Duration::from_millis(200), connection.next_frame())
+            .await
+            .is_err()
+    );
+}
+
 async fn user_search_finds_names_by_prefix(engine: Engine) {
     let f = Fixture::new(engine).await;
     let alice = f.user("alice").await;
@@ -600,5 +645,6 @@ natter::on_both_engines!(
     join_and_leave_are_tracked_per_connection,
     a_lagging_connection_catches_up_from_storage_in_order,
     user_search_finds_names_by_prefix,
+    joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicates,
     every_connection_of_a_member_hears_room_messages,
 );

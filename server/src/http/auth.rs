@@ -9,7 +9,9 @@ use axum::{Json, Router};
 use natter::auth::Issued;
 use natter::protocol::{AuthResponse, Credentials, UserView};
 
-use crate::credentials::{CurrentUser, cleared_cookie, session_cookie};
+use axum::http::header::SET_COOKIE;
+
+use crate::credentials::CurrentUser;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -59,7 +61,7 @@ async fn logout(
     state.chat.auth().logout(&me).await?;
     Ok((
         StatusCode::NO_CONTENT,
-        [cleared_cookie(state.settings.secure_cookies)],
+        [(SET_COOKIE, state.chat.auth().cleared_cookie())],
     )
         .into_response())
 }
@@ -70,11 +72,7 @@ async fn me(CurrentUser(me): CurrentUser) -> Json<UserView> {
 }
 
 fn signed_in(state: &AppState, status: StatusCode, issued: Issued) -> Response {
-    let cookie = session_cookie(
-        &issued.token,
-        state.chat.auth().token_ttl().as_secs(),
-        state.settings.secure_cookies,
-    );
+    let cookie = (SET_COOKIE, state.chat.auth().session_cookie(&issued.token));
     let body = AuthResponse {
         token: issued.token,
         user: UserView::from(&issued.user),

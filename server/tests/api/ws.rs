@@ -25,6 +25,7 @@ fn create(user2_id: UserId) -> ClientCommand {
 fn join(conv: ConversationId) -> ClientCommand {
     ClientCommand::JoinConversation {
         conv_id: conv,
+        last_seq: None,
         user_id: None,
     }
 }

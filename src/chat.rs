@@ -2,6 +2,7 @@
 //! server functions) calls. It checks every rule — identity, membership, message limits — once,
 //! here, then stores, then fans out. No axum or leptos in this module.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,10 @@ pub struct ChatConfig {
     pub max_page: i64,
     /// Mark the session cookie Secure (natter behind HTTPS).
     pub secure_cookies: bool,
+    /// Messages a user may send per second, sustained, across all transports (0: no limit).
+    pub send_per_second: u32,
+    /// Messages a user may send in a burst above the sustained rate.
+    pub send_burst: u32,
 }
 
 impl Default for ChatConfig {
@@ -39,6 +44,8 @@ impl Default for ChatConfig {
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             max_page: 200,
             secure_cookies: false,
+            send_per_second: 10,
+            send_burst: 30,
         }
     }
 }
@@ -92,6 +99,8 @@ struct Inner {
     auth: Auth,
     hub: Hub,
     config: ChatConfig,
+    /// Per-user send quota; `None` when unlimited.
+    send_limit: Option<governor::DefaultKeyedRateLimiter<UserId>>,
     /// Striped per-conversation locks: a conversation's store-then-publish runs one at a time,
     /// so every subscriber sees its messages in `seq` order.
     send_locks: Vec<tokio::sync::Mutex<()>>,
@@ -107,8 +116,13 @@ impl Chat {
             config.token_ttl,
             config.secure_cookies,
         );
+        let send_limit = NonZeroU32::new(config.send_per_second).map(|rate| {
+            let burst = NonZeroU32::new(config.send_burst).unwrap_or(rate);
+            governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
+        });
         Self {
             inner: Arc::new(Inner {
+                send_limit,
                 hub: Hub::new(config.room_buffer),
                 auth,
                 store,
@@ -232,6 +246,7 @@ impl Chat {
         let body = MessageBody::parse(text, self.inner.config.max_message_chars)?;
         let client_id = client_id.map(ClientMessageId::parse).transpose()?;
         self.check_member(me, conversation).await?;
+        self.check_send_quota(me)?;
         let stripe = conversation.0.rem_euclid(SEND_LOCK_STRIPES as i64) as usize;
         let _order = self.inner.send_locks[stripe].lock().await;
         let (message, fresh) = self
@@ -326,6 +341,27 @@ impl Chat {
     /// How many hub topics have subscribers (rooms and user feeds).
     pub fn live_topics(&self) -> usize {
         self.inner.hub.topic_count()
+    }
+
+    /// Counts one send against the caller's quota. Retries of a stored message count too: a
+    /// client hammering retries is slowed like any other.
+    fn check_send_quota(&self, me: &AuthUser) -> Result<(), ChatError> {
+        let Some(limiter) = &self.inner.send_limit else {
+            return Ok(());
+        };
+        limiter.check_key(&me.id()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            ChatError::RateLimited {
+                retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            }
+        })?;
+        // Forget users whose quota has refilled, now and then, so the table stays small.
+        if limiter.len() > 10_000 {
+            limiter.retain_recent();
+        }
+        Ok(())
     }
 
     async fn check_member(

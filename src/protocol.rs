@@ -15,6 +15,7 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -47,6 +48,7 @@ impl ConversationId {
 }
 
 /// A user as others see them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserView {
     pub id: UserId,
@@ -54,6 +56,7 @@ pub struct UserView {
 }
 
 /// A stored message, identical on every transport.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
@@ -73,6 +76,7 @@ pub struct MessageView {
 }
 
 /// A conversation as one of its members sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationView {
@@ -230,6 +234,7 @@ impl ServerEvent {
 }
 
 /// Every error a client can receive, with a stable machine-readable code.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorCode {
@@ -328,6 +333,7 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// The body of every error, on every transport: `{"code": "…", "message": "…"}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorView {
     pub code: ErrorCode,
@@ -483,6 +489,7 @@ fn encode_with_ref<T: Serialize>(body: &T, reference: Option<&str>) -> String {
 }
 
 /// `POST /api/auth/register` and `POST /api/auth/login`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
@@ -491,6 +498,7 @@ pub struct Credentials {
 }
 
 /// The answer to a successful register or login.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthResponse {
     /// Bearer token (JWT) for API and socket clients; browsers also get it as a session cookie.
@@ -499,6 +507,7 @@ pub struct AuthResponse {
 }
 
 /// `POST /api/conversations`: the other member by id (the seed's `user2_id`) or by name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConversationRequest {
@@ -509,6 +518,7 @@ pub struct CreateConversationRequest {
 }
 
 /// `POST /api/conversations/{id}/messages`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PostMessageRequest {
@@ -518,6 +528,7 @@ pub struct PostMessageRequest {
 }
 
 /// A page of history, oldest first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagePage {
@@ -527,6 +538,7 @@ pub struct MessagePage {
 }
 
 /// `GET /healthz`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,

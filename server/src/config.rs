@@ -48,6 +48,14 @@ pub struct Config {
     #[arg(long, env = "NATTER_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     pub max_frame_bytes: usize,
 
+    /// Messages one user may send per second, sustained, over all transports (0: no limit)
+    #[arg(long, env = "NATTER_SEND_RATE", default_value_t = 10)]
+    pub send_rate: u32,
+
+    /// Messages one user may send in a burst above the sustained rate
+    #[arg(long, env = "NATTER_SEND_BURST", default_value_t = 30)]
+    pub send_burst: u32,
+
     /// Events buffered per room before a slow client is caught up from storage instead
     #[arg(long, env = "NATTER_ROOM_BUFFER", default_value_t = 256)]
     pub room_buffer: usize,

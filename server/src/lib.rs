@@ -54,6 +54,8 @@ impl App {
                 room_buffer: config.room_buffer,
                 token_ttl: Duration::from_secs(config.token_ttl_minutes.saturating_mul(60)),
                 secure_cookies: config.secure_cookies,
+                send_per_second: config.send_rate,
+                send_burst: config.send_burst,
                 ..ChatConfig::default()
             },
         );

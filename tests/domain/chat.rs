@@ -13,14 +13,22 @@ use natter::testdb::TestDb;
 use natter::{AuthUser, Chat, ChatConfig, ChatError, Store, Target};
 use tokio::time::timeout;
 
+fn unlimited() -> ChatConfig {
+    ChatConfig {
+        send_per_second: 0,
+        ..ChatConfig::default()
+    }
+}
+
 struct Fixture {
     chat: Chat,
     _db: TestDb,
 }
 
 impl Fixture {
+    /// A chat without a send quota: these tests send faster than any person.
     async fn new(engine: Engine) -> Self {
-        Self::with_config(engine, ChatConfig::default()).await
+        Self::with_config(engine, unlimited()).await
     }
 
     async fn with_config(engine: Engine, config: ChatConfig) -> Self {
@@ -134,7 +142,7 @@ async fn a_token_stops_working_after_logout(engine: Engine) {
 async fn an_expired_token_is_refused_as_expired(engine: Engine) {
     let config = ChatConfig {
         token_ttl: Duration::from_secs(1),
-        ..ChatConfig::default()
+        ..unlimited()
     };
     let f = Fixture::with_config(engine, config).await;
     let issued = f
@@ -349,7 +357,7 @@ async fn a_stranger_can_neither_join_read_nor_post(engine: Engine) {
 async fn message_bodies_are_validated(engine: Engine) {
     let config = ChatConfig {
         max_message_chars: 10,
-        ..ChatConfig::default()
+        ..unlimited()
     };
     let f = Fixture::with_config(engine, config).await;
     let (alice, _bob, conv) = f.pair().await;
@@ -518,7 +526,7 @@ async fn join_and_leave_are_tracked_per_connection(engine: Engine) {
 async fn a_lagging_connection_catches_up_from_storage_in_order(engine: Engine) {
     let config = ChatConfig {
         room_buffer: 4,
-        ..ChatConfig::default()
+        ..unlimited()
     };
     let f = Fixture::with_config(engine, config).await;
     let (alice, bob, conv) = f.pair().await;
@@ -580,6 +588,44 @@ async fn joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicat
         timeout(Duration::from_millis(200), connection.next_frame())
             .await
             .is_err()
+    );
+}
+
+async fn a_user_sending_too_fast_is_told_to_slow_down(engine: Engine) {
+    let config = ChatConfig {
+        send_per_second: 1,
+        send_burst: 3,
+        ..ChatConfig::default()
+    };
+    let f = Fixture::with_config(engine, config).await;
+    let (alice, bob, conv) = f.pair().await;
+    for i in 0..3 {
+        f.chat
+            .send(&alice, conv, &format!("m{i}"), None)
+            .await
+            .unwrap();
+    }
+    let Err(ChatError::RateLimited { retry_after_ms }) =
+        f.chat.send(&alice, conv, "one too many", None).await
+    else {
+        panic!("the fourth send in a burst of three must be refused");
+    };
+    assert!((1..=1000).contains(&retry_after_ms), "{retry_after_ms}");
+    // The quota is per user: bob is not slowed by alice.
+    f.chat.send(&bob, conv, "hi", None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(retry_after_ms + 20)).await;
+    f.chat
+        .send(&alice, conv, "after waiting", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.chat
+            .history(&alice, conv, None, None)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        5
     );
 }
 
@@ -645,6 +691,7 @@ natter::on_both_engines!(
     join_and_leave_are_tracked_per_connection,
     a_lagging_connection_catches_up_from_storage_in_order,
     user_search_finds_names_by_prefix,
+    a_user_sending_too_fast_is_told_to_slow_down,
     joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicates,
     every_connection_of_a_member_hears_room_messages,
 );

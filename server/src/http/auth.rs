@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use natter::auth::Issued;
-use natter::protocol::{AuthResponse, Credentials, UserView};
+use natter::protocol::{AuthResponse, Credentials, ErrorView, UserView};
 
 use axum::http::header::SET_COOKIE;
 
@@ -25,7 +25,13 @@ pub fn routes() -> Router<AppState> {
 
 /// `POST /api/auth/register`: creates an account and signs it in; 201 with a token and the
 /// session cookie; 409 if the name is taken (any case), 422 if name or password break the rules.
-async fn register(
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 201, description = "Account created and signed in; sets the session cookie", body = AuthResponse),
+        (status = 409, description = "`usernameTaken`", body = ErrorView),
+        (status = 422, description = "`invalidUsername`, `invalidPassword`, `invalidPayload`", body = ErrorView),
+    ))]
+pub(crate) async fn register(
     State(state): State<AppState>,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -39,7 +45,12 @@ async fn register(
 }
 
 /// `POST /api/auth/login`: 200 with a token and the session cookie; 401 `wrongCredentials`.
-async fn login(
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in; sets the session cookie", body = AuthResponse),
+        (status = 401, description = "`wrongCredentials`", body = ErrorView),
+    ))]
+pub(crate) async fn login(
     State(state): State<AppState>,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -54,7 +65,12 @@ async fn login(
 
 /// `POST /api/auth/logout`: ends the caller's session (its token stops working everywhere)
 /// and clears the cookie; 204.
-async fn logout(
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Session ended; the cookie is cleared"),
+        (status = 401, description = "`unauthenticated`, `invalidToken`, `tokenExpired`", body = ErrorView),
+    ))]
+pub(crate) async fn logout(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Response, ApiError> {
@@ -67,7 +83,12 @@ async fn logout(
 }
 
 /// `GET /api/me`: the signed-in user.
-async fn me(CurrentUser(me): CurrentUser) -> Json<UserView> {
+#[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = UserView),
+        (status = 401, description = "Not signed in", body = ErrorView),
+    ))]
+pub(crate) async fn me(CurrentUser(me): CurrentUser) -> Json<UserView> {
     Json(UserView::from(&me.user))
 }
 

@@ -8,8 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use natter::Target;
 use natter::protocol::{
-    ConversationId, ConversationView, CreateConversationRequest, MessagePage, MessageView,
-    PostMessageRequest,
+    ConversationId, ConversationView, CreateConversationRequest, ErrorView, MessagePage,
+    MessageView, PostMessageRequest,
 };
 use serde::Deserialize;
 
@@ -32,7 +32,12 @@ pub fn routes() -> Router<AppState> {
 
 /// `GET /api/conversations`: the caller's conversations, most recently active first, each with
 /// its members and last message.
-async fn list_conversations(
+#[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The caller's conversations", body = [ConversationView]),
+        (status = 401, description = "Not signed in", body = ErrorView),
+    ))]
+pub(crate) async fn list_conversations(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<Vec<ConversationView>>, ApiError> {
@@ -42,7 +47,15 @@ async fn list_conversations(
 /// `POST /api/conversations` with `{"user2_id": n}` or `{"username": "…"}`: 201 with a new
 /// conversation (announced to both members), 200 with the existing one; 404 unknown user, 422
 /// for yourself.
-async fn create_conversation(
+#[utoipa::path(post, path = "/api/conversations", tag = "conversations", request_body = CreateConversationRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, description = "Created and announced to both members", body = ConversationView),
+        (status = 200, description = "The existing conversation of the two users", body = ConversationView),
+        (status = 404, description = "`userNotFound`", body = ErrorView),
+        (status = 422, description = "`cannotMessageSelf`, `invalidPayload`", body = ErrorView),
+    ))]
+pub(crate) async fn create_conversation(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     body: Result<Json<CreateConversationRequest>, JsonRejection>,
@@ -62,7 +75,14 @@ async fn create_conversation(
 
 /// `GET /api/conversations/{id}`: one conversation; 403 if the caller is not a member, 404 if
 /// it does not exist.
-async fn get_conversation(
+#[utoipa::path(get, path = "/api/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "Conversation id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The conversation", body = ConversationView),
+        (status = 403, description = "`notMember`", body = ErrorView),
+        (status = 404, description = "`conversationNotFound`", body = ErrorView),
+    ))]
+pub(crate) async fn get_conversation(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     id: Result<Path<i64>, PathRejection>,
@@ -73,15 +93,26 @@ async fn get_conversation(
     ))
 }
 
-#[derive(Deserialize)]
-struct PageQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(crate) struct PageQuery {
+    /// Only messages with a smaller `seq` (default: the newest)
     before: Option<i64>,
+    /// At most this many (1 to 200, default 50)
     limit: Option<i64>,
 }
 
 /// `GET /api/conversations/{id}/messages?before=<seq>&limit=<n>`: up to `limit` (default 50,
 /// at most 200) messages older than `before` (newest when absent), oldest first, and `hasMore`.
-async fn list_messages(
+#[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "messages",
+    params(("id" = i64, Path, description = "Conversation id"), PageQuery),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "A page of history, oldest first", body = MessagePage),
+        (status = 400, description = "`invalidQuery`", body = ErrorView),
+        (status = 403, description = "`notMember`", body = ErrorView),
+        (status = 404, description = "`conversationNotFound`", body = ErrorView),
+    ))]
+pub(crate) async fn list_messages(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     id: Result<Path<i64>, PathRejection>,
@@ -99,7 +130,20 @@ async fn list_messages(
 /// `POST /api/conversations/{id}/messages` with `{"message": "…", "clientId": "…"}`: stores and
 /// broadcasts; 201 with the message, or 200 with the original when `clientId` was already used
 /// for it (a retry); 422 empty, 413 too long, 403 not a member, 409 `clientIdReused`.
-async fn post_message(
+#[utoipa::path(post, path = "/api/conversations/{id}/messages", tag = "messages", request_body = PostMessageRequest,
+    params(("id" = i64, Path, description = "Conversation id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, description = "Stored and broadcast to the room", body = MessageView),
+        (status = 200, description = "A retry: the message first stored with this clientId", body = MessageView),
+        (status = 403, description = "`notMember`", body = ErrorView),
+        (status = 404, description = "`conversationNotFound`", body = ErrorView),
+        (status = 409, description = "`clientIdReused`", body = ErrorView),
+        (status = 413, description = "`messageTooLong`, `payloadTooLarge`", body = ErrorView),
+        (status = 422, description = "`emptyMessage`, `invalidClientId`, `invalidPayload`", body = ErrorView),
+        (status = 429, description = "`rateLimited`", body = ErrorView),
+    ))]
+pub(crate) async fn post_message(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     id: Result<Path<i64>, PathRejection>,

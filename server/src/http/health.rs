@@ -10,7 +10,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `GET /healthz`: 200 `{"status":"ok","version":…}` while the server runs.
-async fn healthz() -> Json<Health> {
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Running", body = Health)))]
+pub(crate) async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         version: crate::VERSION.into(),

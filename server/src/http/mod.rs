@@ -4,6 +4,7 @@ mod auth;
 mod conversations;
 pub mod error;
 mod health;
+mod openapi;
 mod users;
 
 use axum::Router;
@@ -16,4 +17,5 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::routes())
         .merge(users::routes())
         .merge(conversations::routes())
+        .merge(openapi::routes())
 }

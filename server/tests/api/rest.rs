@@ -370,7 +370,50 @@ async fn healthz_reports_the_version(engine: Engine) {
     );
 }
 
+async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (status, doc) = app.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let expected = [
+        ("/healthz", "get"),
+        ("/api/auth/register", "post"),
+        ("/api/auth/login", "post"),
+        ("/api/auth/logout", "post"),
+        ("/api/me", "get"),
+        ("/api/users", "get"),
+        ("/api/conversations", "get"),
+        ("/api/conversations", "post"),
+        ("/api/conversations/{id}", "get"),
+        ("/api/conversations/{id}/messages", "get"),
+        ("/api/conversations/{id}/messages", "post"),
+    ];
+    for (path, method) in expected {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+    for schema in [
+        "MessageView",
+        "ConversationView",
+        "ErrorView",
+        "ErrorCode",
+        "AuthResponse",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "schema {schema} missing"
+        );
+    }
+    let codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(codes.contains(&json!("notMember")) && codes.contains(&json!("spoofedUser")));
+}
+
 natter::on_both_engines!(
+    the_openapi_document_describes_every_endpoint,
     accounts_register_log_in_and_out,
     conversations_and_messages_round_trip,
     a_stranger_can_neither_read_nor_post,

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod credentials;
 pub mod http;
+pub mod socketio;
 pub mod state;
 pub mod ws;
 
@@ -121,7 +122,8 @@ impl App {
     }
 }
 
-/// Every route: REST, sockets, health, server functions and the Leptos site.
+/// Every route: REST, sockets (native and Socket.IO), health, server functions and the Leptos
+/// site. Must run inside the Tokio runtime (Socket.IO spawns its shutdown task).
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let leptos = state.leptos.clone();
@@ -140,6 +142,8 @@ pub fn router(state: AppState) -> Router {
             app::shell,
         ))
         .layer(body_limit)
+        // Socket.IO answers `/socket.io/` itself and passes every other request on.
+        .layer(socketio::layer(&state))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -62,7 +62,7 @@ async fn upgrade(
 
 /// A browser's `Origin` must be the server's own (same host as the request) or configured.
 /// Clients that send none (not browsers) are not subject to cross-site hijacking and pass.
-fn origin_allowed(headers: &HeaderMap, settings: &Settings) -> bool {
+pub(crate) fn origin_allowed(headers: &HeaderMap, settings: &Settings) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
@@ -145,7 +145,7 @@ async fn send(
     )
 }
 
-fn until_expiry(user: &AuthUser) -> Duration {
+pub(crate) fn until_expiry(user: &AuthUser) -> Duration {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     Duration::from_secs(u64::try_from(user.expires_at - now).unwrap_or(0))
 }

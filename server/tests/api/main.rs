@@ -5,6 +5,8 @@
 #[cfg(test)]
 mod rest;
 #[cfg(test)]
+mod socketio;
+#[cfg(test)]
 mod support;
 #[cfg(test)]
 mod ws;

@@ -12,7 +12,7 @@ use crate::error::ChatError;
 use crate::hub::{Hub, HubEvent, Subscription, Topic};
 use crate::message::{ClientMessageId, MessageBody};
 use crate::protocol::{
-    ConversationId, ConversationView, MessagePage, MessageView, UserId, UserView,
+    ConversationId, ConversationView, MessagePage, MessageView, ReadMark, UserId, UserView,
 };
 use crate::store::{Access, ConversationRecord, Store};
 use crate::user::{AuthUser, UserName};
@@ -203,7 +203,7 @@ impl Chat {
             .store
             .find_or_create_direct(me.id(), other.id)
             .await?;
-        let conversation = self.load(id).await?;
+        let conversation = self.load(id, me.id()).await?;
         if fresh {
             let event = HubEvent::ConversationCreated(Arc::new(conversation.clone()));
             for member in &conversation.members {
@@ -225,13 +225,55 @@ impl Chat {
         id: ConversationId,
     ) -> Result<ConversationView, ChatError> {
         self.check_member(me, id).await?;
-        self.load(id).await
+        self.load(id, me.id()).await
     }
 
     /// Every conversation of the caller, most recently active first.
     pub async fn conversations(&self, me: &AuthUser) -> Result<Vec<ConversationView>, ChatError> {
         let records = self.inner.store.conversations_of(me.id()).await?;
-        Ok(records.iter().map(ConversationView::from).collect())
+        Ok(records.iter().map(|r| r.view_for(me.id())).collect())
+    }
+
+    /// Moves the caller's read mark forward to `seq` (capped at the newest message, never
+    /// back) and tells every member's connections. Returns the caller's mark afterwards.
+    pub async fn mark_read(
+        &self,
+        me: &AuthUser,
+        conversation: ConversationId,
+        seq: i64,
+    ) -> Result<ReadMark, ChatError> {
+        if seq < 0 {
+            return Err(ChatError::InvalidPayload("seq must be 0 or more".into()));
+        }
+        self.check_member(me, conversation).await?;
+        let (mark, moved) = self
+            .inner
+            .store
+            .mark_read(conversation, me.id(), seq)
+            .await?;
+        if moved {
+            let members = self
+                .inner
+                .store
+                .conversation(conversation)
+                .await?
+                .map(|c| c.members)
+                .unwrap_or_default();
+            let event = HubEvent::Read {
+                conversation,
+                user: me.id(),
+                seq: mark,
+            };
+            for member in members {
+                self.inner
+                    .hub
+                    .publish(Topic::User(member.id), event.clone());
+            }
+        }
+        Ok(ReadMark {
+            user_id: me.id(),
+            seq: mark,
+        })
     }
 
     /// Stores a message from the caller and, once committed, broadcasts it to the room.
@@ -376,14 +418,18 @@ impl Chat {
         }
     }
 
-    async fn load(&self, id: ConversationId) -> Result<ConversationView, ChatError> {
+    async fn load(
+        &self,
+        id: ConversationId,
+        viewer: UserId,
+    ) -> Result<ConversationView, ChatError> {
         let record = self
             .inner
             .store
             .conversation(id)
             .await?
             .ok_or(ChatError::ConversationNotFound(id))?;
-        Ok(ConversationView::from(&record))
+        Ok(record.view_for(viewer))
     }
 
     fn page_limit(&self, limit: Option<i64>) -> Result<i64, ChatError> {
@@ -396,14 +442,26 @@ impl Chat {
     }
 }
 
-impl From<&ConversationRecord> for ConversationView {
-    fn from(record: &ConversationRecord) -> Self {
+impl ConversationRecord {
+    /// The conversation as `viewer` sees it: with their unread count.
+    pub fn view_for(&self, viewer: UserId) -> ConversationView {
+        let read = self
+            .read
+            .iter()
+            .find(|(user, _)| *user == viewer)
+            .map_or(0, |(_, seq)| *seq);
         ConversationView {
-            id: record.id,
-            room: record.id.room(),
-            members: record.members.iter().map(UserView::from).collect(),
-            created_at: record.created_at,
-            last_message: record.last_message.as_ref().map(MessageView::from),
+            id: self.id,
+            room: self.id.room(),
+            members: self.members.iter().map(UserView::from).collect(),
+            created_at: self.created_at,
+            last_message: self.last_message.as_ref().map(MessageView::from),
+            unread: (self.last_seq - read).max(0),
+            read_up_to: self
+                .read
+                .iter()
+                .map(|&(user_id, seq)| ReadMark { user_id, seq })
+                .collect(),
         }
     }
 }

@@ -36,9 +36,11 @@ pub struct Connection {
     /// Frames ready to go out, in order, before anything live.
     backlog: VecDeque<ServerFrame>,
     /// `ref`s of this connection's sends, answered when the message comes round in order.
-    acks: HashMap<MessageId, Option<String>>,
+    acks: HashMap<MessageId, (Option<String>, MessageView)>,
     /// `ref`s of conversations this connection created, answered with the announcement.
     creates: HashMap<ConversationId, (Option<String>, ConversationView)>,
+    /// Read marks this connection set and already answered.
+    own_reads: HashMap<ConversationId, i64>,
 }
 
 impl Connection {
@@ -54,6 +56,7 @@ impl Connection {
             backlog: VecDeque::new(),
             acks: HashMap::new(),
             creates: HashMap::new(),
+            own_reads: HashMap::new(),
         }
     }
 
@@ -133,15 +136,35 @@ impl Connection {
                     .chat
                     .send(&self.user, conv_id, &message.message, client_id.as_deref())
                     .await?;
-                let joined = self.rooms.contains_key(&conv_id);
-                if posted.fresh && joined {
-                    // The room will bring this message round after any earlier one.
+                // In a joined room the message comes round in `seq` order — a new one live, a
+                // retried one (its ack lost to a disconnect) in the replay — and is answered
+                // there, once. Otherwise (not joined, or already delivered here): answer now.
+                let pending = self
+                    .delivered
+                    .get(&conv_id)
+                    .is_some_and(|delivered| posted.message.seq > *delivered);
+                if pending {
                     if reference.is_some() {
-                        self.acks.insert(posted.message.id, reference);
+                        self.acks
+                            .insert(posted.message.id, (reference, posted.message));
                     }
                     return Ok(None);
                 }
-                // Not joined, or a retry of a message already delivered: answer now.
+                // A retry whose message is queued here but not yet sent: the ack takes its
+                // place, so the client never sees the message after its acknowledgement.
+                if reference.is_some()
+                    && let Some(queued) = self.backlog.iter_mut().find(|frame| {
+                        matches!(&frame.event, ServerEvent::NewMessage { message } if message.id == posted.message.id)
+                    })
+                {
+                    *queued = ServerFrame::reply(
+                        ServerEvent::MessageSent {
+                            message: posted.message,
+                        },
+                        reference,
+                    );
+                    return Ok(None);
+                }
                 Ok(reference.map(|_| ServerEvent::MessageSent {
                     message: posted.message,
                 }))
@@ -157,21 +180,42 @@ impl Connection {
                         "lastSeq must be 0 or more".into(),
                     ));
                 }
-                let (subscription, newest) = self.chat.subscribe_room(&self.user, conv_id).await?;
-                self.rooms.insert(conv_id, subscription);
-                match last_seq {
-                    // Replay from storage first (after this answer), then live.
-                    Some(seq) if seq < newest => {
-                        self.delivered.insert(conv_id, seq);
-                        self.behind.push(conv_id);
-                    }
-                    _ => {
-                        self.delivered.insert(conv_id, newest);
-                    }
-                }
+                self.join(conv_id, last_seq).await?;
                 Ok(Some(ServerEvent::JoinedConversation {
                     conv_id,
                     room: conv_id.room(),
+                }))
+            }
+            ClientCommand::Resume {
+                conversations: cursors,
+            } => {
+                if cursors.iter().any(|c| c.last_seq < 0) {
+                    return Err(ChatError::InvalidPayload(
+                        "lastSeq must be 0 or more".into(),
+                    ));
+                }
+                let conversations = self.chat.conversations(&self.user).await?;
+                for conversation in &conversations {
+                    if self.rooms.contains_key(&conversation.id) {
+                        continue;
+                    }
+                    // What the client lacks: after its cursor, or all of a conversation it
+                    // does not know yet.
+                    let cursor = cursors
+                        .iter()
+                        .find(|c| c.conv_id == conversation.id)
+                        .map_or(0, |c| c.last_seq);
+                    self.join(conversation.id, Some(cursor)).await?;
+                }
+                Ok(Some(ServerEvent::Resumed { conversations }))
+            }
+            ClientCommand::MarkRead { conv_id, seq, .. } => {
+                let mark = self.chat.mark_read(&self.user, conv_id, seq).await?;
+                self.own_reads.insert(conv_id, mark.seq);
+                Ok(Some(ServerEvent::ConversationRead {
+                    conv_id,
+                    user_id: mark.user_id,
+                    last_read_seq: mark.seq,
                 }))
             }
             ClientCommand::LeaveConversation { conv_id, .. } => {
@@ -180,12 +224,52 @@ impl Connection {
                 }
                 self.delivered.remove(&conv_id);
                 self.behind.retain(|c| *c != conv_id);
+                // Nothing more from this room, not even what was queued but not yet sent.
+                self.backlog.retain(|frame| {
+                    !matches!(&frame.event, ServerEvent::NewMessage { message } if message.conv_id == conv_id)
+                });
+                // Sends still waiting for their place in this room are answered now.
+                let owed: Vec<MessageId> = self
+                    .acks
+                    .iter()
+                    .filter(|(_, (_, m))| m.conv_id == conv_id)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in owed {
+                    if let Some((reference, message)) = self.acks.remove(&id) {
+                        self.backlog.push_back(ServerFrame::reply(
+                            ServerEvent::MessageSent { message },
+                            reference,
+                        ));
+                    }
+                }
                 Ok(Some(ServerEvent::LeftConversation {
                     conv_id,
                     room: conv_id.room(),
                 }))
             }
         }
+    }
+
+    /// Subscribes to a room. With `last_seq`, what came after it is replayed from storage
+    /// (after the answer to the command), then live messages follow without gap or duplicate.
+    async fn join(
+        &mut self,
+        conv_id: ConversationId,
+        last_seq: Option<i64>,
+    ) -> Result<(), ChatError> {
+        let (subscription, newest) = self.chat.subscribe_room(&self.user, conv_id).await?;
+        self.rooms.insert(conv_id, subscription);
+        match last_seq {
+            Some(seq) if seq < newest => {
+                self.delivered.insert(conv_id, seq);
+                self.behind.push(conv_id);
+            }
+            _ => {
+                self.delivered.insert(conv_id, newest);
+            }
+        }
+        Ok(())
     }
 
     /// The next frame to push to the client. Cancel-safe: nothing is lost if the future is
@@ -208,6 +292,18 @@ impl Connection {
                         };
                         return ServerFrame::reply(ServerEvent::ConversationCreated { conversation: view }, reference);
                     }
+                    Ok(HubEvent::Read { conversation, user, seq }) => {
+                        // This connection already answered its own markRead.
+                        let answered = user == self.user.id()
+                            && self.own_reads.get(&conversation).is_some_and(|mark| *mark >= seq);
+                        if !answered {
+                            return ServerFrame::broadcast(ServerEvent::ConversationRead {
+                                conv_id: conversation,
+                                user_id: user,
+                                last_read_seq: seq,
+                            });
+                        }
+                    }
                     Ok(HubEvent::Message(_)) => {}
                     Err(BroadcastStreamRecvError::Lagged(_)) => {
                         // An announcement was dropped: answer what this connection is owed now.
@@ -225,7 +321,7 @@ impl Connection {
                             return frame;
                         }
                     }
-                    Ok(HubEvent::ConversationCreated(_)) => {}
+                    Ok(HubEvent::ConversationCreated(_) | HubEvent::Read { .. }) => {}
                     Err(BroadcastStreamRecvError::Lagged(skipped)) => {
                         tracing::debug!(user = %self.user.id(), %conversation, skipped, "lagged; catching up from storage");
                         if !self.behind.contains(&conversation) {
@@ -252,7 +348,7 @@ impl Connection {
         }
         *delivered = message.seq;
         Some(match self.acks.remove(&message.id) {
-            Some(reference) => ServerFrame::reply(
+            Some((reference, _)) => ServerFrame::reply(
                 ServerEvent::MessageSent {
                     message: message.clone(),
                 },

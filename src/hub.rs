@@ -35,6 +35,12 @@ pub enum Topic {
 pub enum HubEvent {
     Message(Arc<MessageView>),
     ConversationCreated(Arc<ConversationView>),
+    /// A member's read mark moved.
+    Read {
+        conversation: ConversationId,
+        user: UserId,
+        seq: i64,
+    },
 }
 
 /// The in-process fan-out.
@@ -141,6 +147,8 @@ mod tests {
             members: vec![],
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             last_message: None,
+            unread: 0,
+            read_up_to: vec![],
         }))
     }
 

@@ -87,6 +87,30 @@ pub struct ConversationView {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub last_message: Option<MessageView>,
+    /// Messages the viewing member has not read yet (after their read mark).
+    #[serde(default)]
+    pub unread: i64,
+    /// Each member's read mark: the highest `seq` they have read.
+    #[serde(default)]
+    pub read_up_to: Vec<ReadMark>,
+}
+
+/// How far one member has read a conversation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadMark {
+    pub user_id: UserId,
+    pub seq: i64,
+}
+
+/// What a resuming client already has of one conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cursor {
+    pub conv_id: ConversationId,
+    /// The newest `seq` the client holds (0: none).
+    pub last_seq: i64,
 }
 
 /// The seed's `createConvDto`: the other member, by id or by name.
@@ -147,6 +171,21 @@ pub enum ClientCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_id: Option<UserId>,
     },
+    /// After a (re)connect: joins every conversation of the user and replays, in order, what
+    /// the client lacks — after `lastSeq` for the listed ones, everything for the others —
+    /// then continues live. Answered with `resumed`.
+    Resume {
+        #[serde(default)]
+        conversations: Vec<Cursor>,
+    },
+    /// Moves the caller's read mark forward to `seq` (never back). Answered with
+    /// `conversationRead`, which the other members and the caller's other connections get too.
+    MarkRead {
+        conv_id: ConversationId,
+        seq: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<UserId>,
+    },
 }
 
 impl ClientCommand {
@@ -156,6 +195,8 @@ impl ClientCommand {
         "sendMessage",
         "joinConversation",
         "leaveConversation",
+        "resume",
+        "markRead",
     ];
 
     /// The `userId` the payload claims, if any (checked against the authenticated user).
@@ -164,7 +205,9 @@ impl ClientCommand {
             Self::CreateConversation { user_id, .. }
             | Self::SendMessage { user_id, .. }
             | Self::JoinConversation { user_id, .. }
-            | Self::LeaveConversation { user_id, .. } => *user_id,
+            | Self::LeaveConversation { user_id, .. }
+            | Self::MarkRead { user_id, .. } => *user_id,
+            Self::Resume { .. } => None,
         }
     }
 
@@ -175,6 +218,8 @@ impl ClientCommand {
             Self::SendMessage { .. } => "sendMessage",
             Self::JoinConversation { .. } => "joinConversation",
             Self::LeaveConversation { .. } => "leaveConversation",
+            Self::Resume { .. } => "resume",
+            Self::MarkRead { .. } => "markRead",
         }
     }
 }
@@ -208,6 +253,17 @@ pub enum ServerEvent {
         conv_id: ConversationId,
         room: String,
     },
+    /// The answer to `resume`: every conversation of the user (with unread counts), before the
+    /// replayed messages.
+    Resumed {
+        conversations: Vec<ConversationView>,
+    },
+    /// A member's read mark moved: to every member's connections.
+    ConversationRead {
+        conv_id: ConversationId,
+        user_id: UserId,
+        last_read_seq: i64,
+    },
     Error(ErrorView),
 }
 
@@ -220,6 +276,8 @@ impl ServerEvent {
             Self::MessageSent { .. } => "messageSent",
             Self::JoinedConversation { .. } => "joinedConversation",
             Self::LeftConversation { .. } => "leftConversation",
+            Self::Resumed { .. } => "resumed",
+            Self::ConversationRead { .. } => "conversationRead",
             Self::Error(_) => "error",
         }
     }
@@ -535,6 +593,15 @@ pub struct MessagePage {
     pub messages: Vec<MessageView>,
     /// Whether older messages exist before the first one in this page.
     pub has_more: bool,
+}
+
+/// `POST /api/conversations/{id}/read`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadRequest {
+    /// The highest `seq` the caller has read.
+    pub seq: i64,
 }
 
 /// `GET /healthz`.

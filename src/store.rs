@@ -299,7 +299,7 @@ impl Store {
         id: ConversationId,
     ) -> Result<Option<ConversationRecord>, ChatError> {
         let sql = "SELECT c.id, c.created_at, c.last_seq FROM conversations c WHERE c.id = $1";
-        let members_sql = "SELECT m.conversation_id, u.id, u.username FROM conversation_members m \
+        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq FROM conversation_members m \
                            JOIN users u ON u.id = m.user_id WHERE m.conversation_id = $1 ORDER BY u.id";
         let last_sql =
             format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 ORDER BY m.seq DESC LIMIT 1");
@@ -313,7 +313,11 @@ impl Store {
             id,
             created_at: from_millis(row.created_at),
             last_seq: row.last_seq,
-            members: members.into_iter().map(|m| m.user()).collect(),
+            read: members
+                .iter()
+                .map(|m| (UserId(m.id), m.last_read_seq))
+                .collect(),
+            members: members.iter().map(MemberRow::user).collect(),
             last_message: last.map(Message::from),
         }))
     }
@@ -325,7 +329,7 @@ impl Store {
     ) -> Result<Vec<ConversationRecord>, ChatError> {
         let sql = "SELECT c.id, c.created_at, c.last_seq FROM conversations c \
                    JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $1";
-        let members_sql = "SELECT m.conversation_id, u.id, u.username FROM conversation_members m \
+        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq FROM conversation_members m \
                            JOIN users u ON u.id = m.user_id \
                            WHERE m.conversation_id IN (SELECT conversation_id FROM conversation_members WHERE user_id = $1) \
                            ORDER BY u.id";
@@ -351,6 +355,11 @@ impl Store {
                         .iter()
                         .filter(|m| m.conversation_id == row.id)
                         .map(MemberRow::user)
+                        .collect(),
+                    read: members
+                        .iter()
+                        .filter(|m| m.conversation_id == row.id)
+                        .map(|m| (UserId(m.id), m.last_read_seq))
                         .collect(),
                     last_message: lasts
                         .iter()
@@ -392,6 +401,9 @@ impl Store {
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
         let insert = "INSERT INTO messages (conversation_id, seq, sender_id, body, client_id, created_at) \
                       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        // Writing a message means having read the conversation up to it.
+        let read = "UPDATE conversation_members SET last_read_seq = $3 \
+                    WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < $3";
         let client = client_id.map(ClientMessageId::as_str);
         let written: Result<(i64, i64), sqlx::Error> = with_pool!(self, pool => {
             async {
@@ -409,6 +421,7 @@ impl Store {
                     .bind(now)
                     .fetch_one(&mut *tx)
                     .await?;
+                sqlx::query(read).bind(conversation.0).bind(sender.id.0).bind(seq).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok((id, seq))
             }.await
@@ -450,6 +463,34 @@ impl Store {
             sqlx::query_as(&sql).bind(sender.0).bind(client_id.as_str()).fetch_optional(pool).await?
         });
         Ok(row.map(Message::from))
+    }
+
+    /// Moves `user`'s read mark in `conversation` forward to `seq`, capped at the newest
+    /// message; never back. Returns the mark afterwards and whether it moved.
+    pub async fn mark_read(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        seq: i64,
+    ) -> Result<(i64, bool), ChatError> {
+        let target = "(SELECT CASE WHEN c.last_seq < $3 THEN c.last_seq ELSE $3 END \
+                      FROM conversations c WHERE c.id = $1)";
+        let update = format!(
+            "UPDATE conversation_members SET last_read_seq = {target} \
+             WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < {target}"
+        );
+        let current = "SELECT last_read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
+        with_pool!(self, pool => {
+            let moved = sqlx::query(&update)
+                .bind(conversation.0)
+                .bind(user.0)
+                .bind(seq)
+                .execute(pool)
+                .await?
+                .rows_affected() > 0;
+            let (mark,): (i64,) = sqlx::query_as(current).bind(conversation.0).bind(user.0).fetch_one(pool).await?;
+            Ok((mark, moved))
+        })
     }
 
     /// Up to `limit` messages with `seq < before` (all when `None`), oldest first, and whether
@@ -514,6 +555,8 @@ pub struct ConversationRecord {
     pub created_at: OffsetDateTime,
     pub last_seq: i64,
     pub members: Vec<User>,
+    /// Each member's read mark (highest `seq` read), in member order.
+    pub read: Vec<(UserId, i64)>,
     pub last_message: Option<Message>,
 }
 
@@ -547,6 +590,7 @@ struct MemberRow {
     conversation_id: i64,
     id: i64,
     username: String,
+    last_read_seq: i64,
 }
 
 impl MemberRow {

@@ -60,6 +60,11 @@ pub struct Config {
     #[arg(long, env = "NATTER_ROOM_BUFFER", default_value_t = 256)]
     pub room_buffer: usize,
 
+    /// Seconds a socket write may wait for a client that stopped reading; then it is
+    /// disconnected (it resumes when it reconnects) instead of growing a queue
+    #[arg(long, env = "NATTER_WRITE_TIMEOUT_SECS", default_value_t = 10)]
+    pub write_timeout_secs: u64,
+
     /// Connections in the database pool
     #[arg(long, env = "NATTER_DB_CONNECTIONS", default_value_t = 8)]
     pub db_connections: u32,

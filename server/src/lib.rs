@@ -66,6 +66,7 @@ impl App {
             settings: Arc::new(Settings {
                 allowed_origins: config.allowed_origins.clone(),
                 max_frame_bytes: config.max_frame_bytes,
+                write_timeout: Duration::from_secs(config.write_timeout_secs),
             }),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),

@@ -15,6 +15,8 @@ pub struct Settings {
     /// (an Origin whose host matches the request's Host).
     pub allowed_origins: Vec<String>,
     pub max_frame_bytes: usize,
+    /// How long a socket write may wait for a client that is not reading before it is dropped.
+    pub write_timeout: std::time::Duration,
 }
 
 #[derive(Clone, FromRef)]

@@ -629,6 +629,146 @@ async fn a_user_sending_too_fast_is_told_to_slow_down(engine: Engine) {
     );
 }
 
+async fn resume_replays_every_conversation_after_its_cursor_then_goes_live(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, first) = f.pair().await;
+    let carol = f.user("carol").await;
+    let second = f
+        .chat
+        .open_conversation(&carol, Target::Id(bob.id()))
+        .await
+        .unwrap()
+        .conversation
+        .id;
+    for i in 1..=5 {
+        f.chat
+            .send(&alice, first, &format!("a{i}"), None)
+            .await
+            .unwrap();
+    }
+    for i in 1..=3 {
+        f.chat
+            .send(&carol, second, &format!("c{i}"), None)
+            .await
+            .unwrap();
+    }
+    // Bob has the first conversation up to seq 2 and does not know the second one yet.
+    let mut bob_conn = f.chat.connect(bob.clone());
+    let resume = ClientCommand::Resume {
+        conversations: vec![natter::protocol::Cursor {
+            conv_id: first,
+            last_seq: 2,
+        }],
+    };
+    let answer = bob_conn.handle(resume, Some("r".into())).await.unwrap();
+    assert_eq!(answer.reference.as_deref(), Some("r"));
+    let ServerEvent::Resumed { conversations } = answer.event else {
+        panic!("{answer:?}")
+    };
+    let unread: Vec<_> = conversations.iter().map(|c| (c.id, c.unread)).collect();
+    assert_eq!(unread.len(), 2);
+    assert!(unread.contains(&(first, 5)) && unread.contains(&(second, 3)));
+    f.chat.send(&alice, first, "live", None).await.unwrap();
+    let mut got: Vec<(ConversationId, i64)> = Vec::new();
+    while got.len() < 7 {
+        if let ServerEvent::NewMessage { message } = next(&mut bob_conn).await.event {
+            got.push((message.conv_id, message.seq));
+        }
+    }
+    let of = |conv| {
+        got.iter()
+            .filter(|(c, _)| *c == conv)
+            .map(|(_, s)| *s)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of(first), [3, 4, 5, 6]);
+    assert_eq!(of(second), [1, 2, 3]);
+    assert!(
+        timeout(Duration::from_millis(200), bob_conn.next_frame())
+            .await
+            .is_err()
+    );
+}
+
+async fn read_marks_move_forward_and_reach_the_other_member(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    for i in 1..=4 {
+        f.chat
+            .send(&alice, conv, &format!("m{i}"), None)
+            .await
+            .unwrap();
+    }
+    let unread = |user: AuthUser| {
+        let chat = f.chat.clone();
+        async move { chat.conversations(&user).await.unwrap()[0].unread }
+    };
+    assert_eq!(
+        (unread(alice.clone()).await, unread(bob.clone()).await),
+        (0, 4),
+        "the sender has read up to its own message"
+    );
+    let mut alice_conn = f.chat.connect(alice.clone());
+    let mut bob_conn = f.chat.connect(bob.clone());
+    let mark = |seq| ClientCommand::MarkRead {
+        conv_id: conv,
+        seq,
+        user_id: None,
+    };
+    let answer = bob_conn.handle(mark(3), Some("m".into())).await.unwrap();
+    assert_eq!(
+        answer.event,
+        ServerEvent::ConversationRead {
+            conv_id: conv,
+            user_id: bob.id(),
+            last_read_seq: 3
+        }
+    );
+    assert_eq!(
+        next(&mut alice_conn).await.event,
+        ServerEvent::ConversationRead {
+            conv_id: conv,
+            user_id: bob.id(),
+            last_read_seq: 3
+        }
+    );
+    assert!(
+        timeout(Duration::from_millis(200), bob_conn.next_frame())
+            .await
+            .is_err(),
+        "no echo of its own mark"
+    );
+    assert_eq!(unread(bob.clone()).await, 1);
+    // Never back; capped at the newest message.
+    let back = bob_conn.handle(mark(1), None).await.unwrap();
+    assert!(matches!(
+        back.event,
+        ServerEvent::ConversationRead {
+            last_read_seq: 3,
+            ..
+        }
+    ));
+    let capped = bob_conn.handle(mark(99), None).await.unwrap();
+    assert!(matches!(
+        capped.event,
+        ServerEvent::ConversationRead {
+            last_read_seq: 4,
+            ..
+        }
+    ));
+    assert_eq!(unread(bob.clone()).await, 0);
+    let view = f.chat.conversation(&alice, conv).await.unwrap();
+    assert!(view.read_up_to.contains(&natter::protocol::ReadMark {
+        user_id: bob.id(),
+        seq: 4
+    }));
+    let eve = f.user("eve").await;
+    assert!(matches!(
+        f.chat.mark_read(&eve, conv, 1).await,
+        Err(ChatError::NotMember(_))
+    ));
+}
+
 async fn user_search_finds_names_by_prefix(engine: Engine) {
     let f = Fixture::new(engine).await;
     let alice = f.user("alice").await;
@@ -692,6 +832,8 @@ natter::on_both_engines!(
     a_lagging_connection_catches_up_from_storage_in_order,
     user_search_finds_names_by_prefix,
     a_user_sending_too_fast_is_told_to_slow_down,
+    resume_replays_every_conversation_after_its_cursor_then_goes_live,
+    read_marks_move_forward_and_reach_the_other_member,
     joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicates,
     every_connection_of_a_member_hears_room_messages,
 );

@@ -4,12 +4,12 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use natter::Target;
 use natter::protocol::{
-    ConversationId, ConversationView, CreateConversationRequest, ErrorView, MessagePage,
-    MessageView, PostMessageRequest,
+    ConversationId, ConversationView, CreateConversationRequest, ErrorView, MarkReadRequest,
+    MessagePage, MessageView, PostMessageRequest, ReadMark,
 };
 use serde::Deserialize;
 
@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
             get(list_conversations).post(create_conversation),
         )
         .route("/api/conversations/{id}", get(get_conversation))
+        .route("/api/conversations/{id}/read", post(mark_read))
         .route(
             "/api/conversations/{id}/messages",
             get(list_messages).post(post_message),
@@ -165,4 +166,31 @@ pub(crate) async fn post_message(
         StatusCode::OK
     };
     Ok((status, Json(posted.message)))
+}
+
+/// `POST /api/conversations/{id}/read` with `{"seq": n}`: moves the caller's read mark forward
+/// to `seq` (capped at the newest message, never back); the other members' connections get
+/// `conversationRead`. Answers the mark as it now stands.
+#[utoipa::path(post, path = "/api/conversations/{id}/read", tag = "conversations", request_body = MarkReadRequest,
+    params(("id" = i64, Path, description = "Conversation id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The caller's read mark", body = ReadMark),
+        (status = 403, description = "`notMember`", body = ErrorView),
+        (status = 404, description = "`conversationNotFound`", body = ErrorView),
+        (status = 422, description = "`invalidPayload` (negative seq)", body = ErrorView),
+    ))]
+pub(crate) async fn mark_read(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<MarkReadRequest>, JsonRejection>,
+) -> Result<Json<ReadMark>, ApiError> {
+    let (Path(id), Json(request)) = (id?, body?);
+    Ok(Json(
+        state
+            .chat
+            .mark_read(&me, ConversationId(id), request.seq)
+            .await?,
+    ))
 }

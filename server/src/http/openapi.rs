@@ -24,6 +24,7 @@ use crate::state::AppState;
         conversations::get_conversation,
         conversations::list_messages,
         conversations::post_message,
+        conversations::mark_read,
     ),
     modifiers(&Security),
 )]

@@ -27,8 +27,6 @@ use crate::state::{AppState, Settings};
 /// How often the server pings an idle client, and how long it waits for any sign of life.
 const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENCE_LIMIT: Duration = Duration::from_secs(60);
-/// A client that cannot take a frame within this long is too slow and is disconnected.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -55,9 +53,12 @@ async fn upgrade(
     let max = state.settings.max_frame_bytes;
     let connection = state.chat.connect(user);
     let (shutdown, tracker) = (state.shutdown.clone(), state.connections.clone());
+    let write_timeout = state.settings.write_timeout;
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| tracker.track_future(serve(socket, connection, shutdown)))
+        .on_upgrade(move |socket| {
+            tracker.track_future(serve(socket, connection, shutdown, write_timeout))
+        })
 }
 
 /// A browser's `Origin` must be the server's own (same host as the request) or configured.
@@ -75,8 +76,15 @@ pub(crate) fn origin_allowed(headers: &HeaderMap, settings: &Settings) -> bool {
             .any(|o| o.trim_end_matches('/') == origin)
 }
 
-/// Serves one client until it closes, errors, goes silent, or the server shuts down.
-async fn serve(socket: WebSocket, mut connection: Connection, shutdown: CancellationToken) {
+/// Serves one client until it closes, errors, goes silent, or the server shuts down. A client
+/// that cannot take a frame within `write_timeout` (it stopped reading) is disconnected: the
+/// server never queues for it, and it catches up with `resume` when it reconnects.
+async fn serve(
+    socket: WebSocket,
+    mut connection: Connection,
+    shutdown: CancellationToken,
+    write_timeout: Duration,
+) {
     let user = connection.user().clone();
     let (mut sink, mut stream) = socket.split();
     let expiry = tokio::time::sleep(until_expiry(&user));
@@ -88,7 +96,7 @@ async fn serve(socket: WebSocket, mut connection: Connection, shutdown: Cancella
             () = shutdown.cancelled() => break Some((close_code::AWAY, "server shutting down")),
             () = &mut expiry => {
                 let error = ErrorView::new(ErrorCode::TokenExpired, "the session has expired; sign in again");
-                let _ = send(&mut sink, Message::Text(ServerFrame::broadcast(ServerEvent::Error(error)).encode().into())).await;
+                let _ = send(&mut sink, write_timeout, Message::Text(ServerFrame::broadcast(ServerEvent::Error(error)).encode().into())).await;
                 break Some((close_code::POLICY, "session expired"));
             }
             _ = ping.tick() => {
@@ -119,7 +127,7 @@ async fn serve(socket: WebSocket, mut connection: Connection, shutdown: Cancella
             frame = connection.next_frame() => Some(Message::Text(frame.encode().into())),
         };
         if let Some(message) = outgoing
-            && !send(&mut sink, message).await
+            && !send(&mut sink, write_timeout, message).await
         {
             break None;
         }
@@ -130,17 +138,18 @@ async fn serve(socket: WebSocket, mut connection: Connection, shutdown: Cancella
             code,
             reason: reason.into(),
         };
-        let _ = send(&mut sink, Message::Close(Some(frame))).await;
+        let _ = send(&mut sink, write_timeout, Message::Close(Some(frame))).await;
     }
     tracing::debug!(user = %user.id(), "socket closed");
 }
 
 async fn send(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    write_timeout: Duration,
     message: Message,
 ) -> bool {
     matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await,
+        tokio::time::timeout(write_timeout, sink.send(message)).await,
         Ok(Ok(()))
     )
 }

@@ -387,6 +387,7 @@ async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
         ("/api/conversations/{id}", "get"),
         ("/api/conversations/{id}/messages", "get"),
         ("/api/conversations/{id}/messages", "post"),
+        ("/api/conversations/{id}/read", "post"),
     ];
     for (path, method) in expected {
         assert!(

@@ -1,0 +1,248 @@
+//! A resilient chat client, as a real app would write one against docs/PROTOCOL.md: it sends
+//! with client ids and a window of unacknowledged sends, and after any disconnect it
+//! reconnects, `resume`s from the newest `seq` it holds, and re-sends what was not acked (same
+//! client id). It records everything it receives so the tests can check the guarantees.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use natter::protocol::{
+    ClientCommand, ClientFrame, ConversationId, Cursor, MessageView, NewMessage, ServerEvent,
+    ServerFrame,
+};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// Unacknowledged sends a client keeps in flight.
+const WINDOW: usize = 4;
+
+pub struct Behaviour {
+    /// Pause between two sends.
+    pub send_every: Duration,
+    /// Drop the connection after a random time in this range, again and again.
+    pub drop_every: Option<Range<u64>>,
+    /// Give up (fail the test) after this long.
+    pub deadline: Duration,
+}
+
+/// What one client sent, got acknowledged and received.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub sent: usize,
+    pub acked: Vec<MessageView>,
+    pub history: BTreeMap<ConversationId, Vec<MessageView>>,
+    /// Messages received again after the client already had them.
+    pub duplicated: usize,
+    /// Messages received out of order (a `seq` jumping ahead).
+    pub gaps: usize,
+    pub reconnects: usize,
+}
+
+struct Pending {
+    conv: ConversationId,
+    text: String,
+    client_id: String,
+    acked: bool,
+}
+
+/// Runs one client until all its sends are acknowledged and it holds every conversation up to
+/// the newest `seq` that `targets` announces. `all_acked` is sent once every send is acked.
+pub async fn run(
+    ws_url: String,
+    token: String,
+    name: &str,
+    plan: Vec<(ConversationId, String)>,
+    behaviour: Behaviour,
+    mut targets: watch::Receiver<Option<HashMap<ConversationId, i64>>>,
+    all_acked: tokio::sync::mpsc::Sender<()>,
+) -> Outcome {
+    let mut pending: Vec<Pending> = plan
+        .into_iter()
+        .enumerate()
+        .map(|(i, (conv, text))| Pending {
+            conv,
+            text,
+            client_id: format!("{name}-{i}"),
+            acked: false,
+        })
+        .collect();
+    let mut outcome = Outcome {
+        sent: pending.len(),
+        ..Outcome::default()
+    };
+    let deadline = Instant::now() + behaviour.deadline;
+    let mut signalled = false;
+    let mut attempt = 0u64;
+    let mut first = true;
+    'connect: loop {
+        assert!(
+            Instant::now() < deadline,
+            "{name}: not done within {:?}: {outcome:?}",
+            behaviour.deadline
+        );
+        let mut request = ws_url.clone().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let mut socket = match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => socket,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50 + rand_below(100))).await;
+                continue 'connect;
+            }
+        };
+        if !first {
+            outcome.reconnects += 1;
+        }
+        first = false;
+        let cursors = outcome
+            .history
+            .iter()
+            .map(|(conv, messages)| Cursor {
+                conv_id: *conv,
+                last_seq: messages.last().map_or(0, |m| m.seq),
+            })
+            .collect();
+        let resume = ClientFrame::new(
+            ClientCommand::Resume {
+                conversations: cursors,
+            },
+            Some("resume".into()),
+        );
+        if socket.send(Message::text(resume.encode())).await.is_err() {
+            continue 'connect;
+        }
+        let mut in_flight: HashMap<String, usize> = HashMap::new();
+        let mut next_send = Instant::now();
+        let drop_at = behaviour.drop_every.as_ref().map(|range| {
+            Instant::now()
+                + Duration::from_millis(range.start + rand_below(range.end - range.start))
+        });
+        loop {
+            let done_sending = pending.iter().all(|p| p.acked);
+            if done_sending && !signalled {
+                signalled = true;
+                let _ = all_acked.send(()).await;
+            }
+            if done_sending && caught_up(&outcome, targets.borrow().as_ref()) {
+                let _ = socket.close(None).await;
+                return outcome;
+            }
+            let sendable = (0..pending.len())
+                .find(|i| !pending[*i].acked && !in_flight.values().any(|f| f == i));
+            let can_send = sendable.is_some() && in_flight.len() < WINDOW;
+            tokio::select! {
+                frame = socket.next() => {
+                    let text = match frame {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        _ => continue 'connect,
+                    };
+                    let frame = ServerFrame::decode(text.as_str()).expect("a valid server frame");
+                    match frame.event {
+                        ServerEvent::NewMessage { message } => apply(&mut outcome, message, false),
+                        ServerEvent::MessageSent { message } => {
+                            let index = frame.reference.and_then(|r| in_flight.remove(&r)).expect("an ack answers a send in flight");
+                            if !pending[index].acked {
+                                pending[index].acked = true;
+                                outcome.acked.push(message.clone());
+                            }
+                            apply(&mut outcome, message, true);
+                        }
+                        ServerEvent::Error(error) => {
+                            // A send refused (e.g. while the server restarts) is simply re-sent.
+                            if let Some(r) = frame.reference {
+                                in_flight.remove(&r);
+                            }
+                            assert_ne!(error.code, natter::protocol::ErrorCode::ClientIdReused, "{name}: {error:?}");
+                        }
+                        _ => {}
+                    }
+                }
+                () = tokio::time::sleep_until(next_send), if can_send => {
+                    let index = sendable.expect("checked by can_send");
+                    let p = &pending[index];
+                    attempt += 1;
+                    let reference = format!("{}#{attempt}", p.client_id);
+                    let command = ClientCommand::SendMessage {
+                        conv_id: p.conv,
+                        message: NewMessage { message: p.text.clone() },
+                        client_id: Some(p.client_id.clone()),
+                        user_id: None,
+                    };
+                    if socket.send(Message::text(ClientFrame::new(command, Some(reference.clone())).encode())).await.is_err() {
+                        continue 'connect;
+                    }
+                    in_flight.insert(reference, index);
+                    next_send = Instant::now() + behaviour.send_every;
+                }
+                () = sleep_until_opt(drop_at) => {
+                    drop(socket);
+                    continue 'connect;
+                }
+                _ = targets.changed() => {}
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+    }
+}
+
+/// Adds a received message to the history, counting duplicates and gaps.
+fn apply(outcome: &mut Outcome, message: MessageView, is_ack: bool) {
+    let history = outcome.history.entry(message.conv_id).or_default();
+    let have = history.last().map_or(0, |m| m.seq);
+    if message.seq == have + 1 {
+        history.push(message);
+    } else if message.seq <= have {
+        // The ack of a retried send whose message the replay already brought is expected.
+        let held = usize::try_from(message.seq - 1)
+            .ok()
+            .and_then(|i| history.get(i));
+        if !(is_ack && held.is_some_and(|m| m.id == message.id)) {
+            eprintln!(
+                "duplicate: seq {} (have {have}, ack: {is_ack}): {message:?}, held {held:?}",
+                message.seq
+            );
+            outcome.duplicated += 1;
+        }
+    } else {
+        eprintln!("gap: seq {} after {have} (ack: {is_ack})", message.seq);
+        outcome.gaps += 1;
+    }
+}
+
+fn caught_up(outcome: &Outcome, targets: Option<&HashMap<ConversationId, i64>>) -> bool {
+    let Some(targets) = targets else { return false };
+    targets.iter().all(|(conv, seq)| {
+        outcome
+            .history
+            .get(conv)
+            .and_then(|h| h.last())
+            .map_or(0, |m| m.seq)
+            >= *seq
+    })
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A number below `n`, random enough to spread reconnects and kills.
+pub fn rand_below(n: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    hasher.finish() % n.max(1)
+}

@@ -1,0 +1,419 @@
+//! The fault scenarios of issue 6, each on SQLite and PostgreSQL where it involves storage.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use natter::protocol::{
+    ClientCommand, ClientFrame, ConversationId, MessagePage, MessageView, NewMessage, ServerEvent,
+    ServerFrame,
+};
+use natter::store::Engine;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::client::{self, Behaviour, Outcome, rand_below};
+use crate::process::{Account, ServerProcess};
+
+type Targets = watch::Sender<Option<HashMap<ConversationId, i64>>>;
+
+/// One client to run: its account, what it sends, how it behaves.
+struct Member {
+    name: &'static str,
+    account: Account,
+    plan: Vec<(ConversationId, String)>,
+    behaviour: Behaviour,
+}
+
+/// Runs the members to completion while `disturb` runs; returns their outcomes by name.
+async fn run_members<F: std::future::Future<Output = ()>>(
+    server: &ServerProcess,
+    members: Vec<Member>,
+    disturb: F,
+) -> Vec<(&'static str, Account, Outcome)> {
+    let (acked_tx, mut acked_rx) = mpsc::channel(members.len());
+    let mut running = Vec::new();
+    for member in members {
+        let (targets, receiver): (Targets, _) = watch::channel(None);
+        let task = tokio::spawn(client::run(
+            server.ws_url(),
+            member.account.token.clone(),
+            member.name,
+            member.plan,
+            member.behaviour,
+            receiver,
+            acked_tx.clone(),
+        ));
+        running.push((member.name, member.account, targets, task));
+    }
+    disturb.await;
+    for _ in 0..running.len() {
+        tokio::time::timeout(Duration::from_secs(90), acked_rx.recv())
+            .await
+            .expect("every send acknowledged within 90 s");
+    }
+    // Everything is stored: tell each client how far its conversations go.
+    for (_, account, targets, _) in &running {
+        let newest: HashMap<_, _> = server.newest_seqs(account).await.into_iter().collect();
+        targets.send_replace(Some(newest));
+    }
+    let mut outcomes = Vec::new();
+    for (name, account, _targets, task) in running {
+        outcomes.push((name, account, task.await.expect("the client task")));
+    }
+    outcomes
+}
+
+/// Every message of a conversation as stored, oldest first.
+async fn stored(
+    server: &ServerProcess,
+    account: &Account,
+    conv: ConversationId,
+) -> Vec<MessageView> {
+    let page: MessagePage = server
+        .http
+        .get(server.url(&format!("/api/conversations/{}/messages?limit=200", conv.0)))
+        .bearer_auth(&account.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !page.has_more,
+        "the scenarios stay under one page per conversation"
+    );
+    page.messages
+}
+
+/// Checks the guarantees for every member and prints the tally; panics on any loss,
+/// duplicate, gap or disorder.
+async fn verify(
+    label: &str,
+    server: &ServerProcess,
+    outcomes: &[(&'static str, Account, Outcome)],
+) {
+    let (mut sent, mut acked, mut received, mut lost, mut duplicated, mut gaps, mut reconnects) =
+        (0, 0, 0, 0, 0, 0, 0);
+    let all_acked: Vec<&MessageView> = outcomes
+        .iter()
+        .flat_map(|(_, _, o)| o.acked.iter())
+        .collect();
+    for (name, account, outcome) in outcomes {
+        sent += outcome.sent;
+        acked += outcome.acked.len();
+        duplicated += outcome.duplicated;
+        gaps += outcome.gaps;
+        reconnects += outcome.reconnects;
+        for (conv, history) in &outcome.history {
+            received += history.len();
+            let db = stored(server, account, *conv).await;
+            let seqs: Vec<i64> = db.iter().map(|m| m.seq).collect();
+            assert_eq!(
+                seqs,
+                (1..=db.len() as i64).collect::<Vec<_>>(),
+                "{label}: stored seqs of {conv} are gapless"
+            );
+            let mut client_ids: Vec<_> = db.iter().filter_map(|m| m.client_id.clone()).collect();
+            client_ids.sort();
+            let before = client_ids.len();
+            client_ids.dedup();
+            duplicated += before - client_ids.len();
+            assert_eq!(
+                history, &db,
+                "{label}: {name} holds conversation {conv} exactly as stored, in order"
+            );
+            for message in all_acked.iter().filter(|m| m.conv_id == *conv) {
+                let copies = history.iter().filter(|m| m.id == message.id).count();
+                if copies == 0 {
+                    lost += 1;
+                }
+                assert!(
+                    copies <= 1,
+                    "{label}: {name} holds message {} {copies} times",
+                    message.id
+                );
+            }
+        }
+    }
+    println!(
+        "{label}: sent={sent} acked={acked} received={received} lost={lost} duplicated={duplicated} gaps={gaps} reconnects={reconnects}"
+    );
+    assert_eq!(acked, sent, "{label}: every send was acknowledged");
+    assert_eq!(
+        (lost, duplicated, gaps),
+        (0, 0, 0),
+        "{label}: nothing lost, nothing twice, nothing out of order"
+    );
+}
+
+fn plan(name: &str, convs: &[ConversationId], per_conv: usize) -> Vec<(ConversationId, String)> {
+    (0..per_conv * convs.len())
+        .map(|i| (convs[i % convs.len()], format!("{name} says {i}")))
+        .collect()
+}
+
+fn steady(send_every_ms: u64) -> Behaviour {
+    Behaviour {
+        send_every: Duration::from_millis(send_every_ms),
+        drop_every: None,
+        deadline: Duration::from_secs(120),
+    }
+}
+
+/// Three clients send to three shared conversations while the server is SIGKILLed and
+/// restarted three times; all reconnect and resume.
+async fn acked_messages_survive_sigkill_exactly_once_in_order(engine: Engine) {
+    let server = ServerProcess::start(engine, &[]).await;
+    let (a, b, c) = (
+        server.register("ann").await,
+        server.register("ben").await,
+        server.register("cat").await,
+    );
+    let ab = server.conversation(&a, &b).await.id;
+    let bc = server.conversation(&b, &c).await.id;
+    let ca = server.conversation(&c, &a).await.id;
+    let members = vec![
+        Member {
+            name: "ann",
+            account: a,
+            plan: plan("ann", &[ab, ca], 30),
+            behaviour: steady(8),
+        },
+        Member {
+            name: "ben",
+            account: b,
+            plan: plan("ben", &[ab, bc], 30),
+            behaviour: steady(8),
+        },
+        Member {
+            name: "cat",
+            account: c,
+            plan: plan("cat", &[bc, ca], 30),
+            behaviour: steady(8),
+        },
+    ];
+    let kills = async {
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(250 + rand_below(250))).await;
+            server.restart().await;
+        }
+    };
+    let outcomes = run_members(&server, members, kills).await;
+    verify(&format!("sigkill[{engine:?}]"), &server, &outcomes).await;
+}
+
+/// One client drops its connection every 150–400 ms while two others keep sending to it.
+async fn a_client_that_keeps_dropping_ends_with_the_whole_history(engine: Engine) {
+    let server = ServerProcess::start(engine, &[]).await;
+    let (a, b, c) = (
+        server.register("ann").await,
+        server.register("ben").await,
+        server.register("cat").await,
+    );
+    let ab = server.conversation(&a, &b).await.id;
+    let cb = server.conversation(&c, &b).await.id;
+    let flaky = Behaviour {
+        send_every: Duration::from_millis(100),
+        drop_every: Some(150..400),
+        deadline: Duration::from_secs(120),
+    };
+    let members = vec![
+        Member {
+            name: "ann",
+            account: a,
+            plan: plan("ann", &[ab], 80),
+            behaviour: steady(30),
+        },
+        Member {
+            name: "cat",
+            account: c,
+            plan: plan("cat", &[cb], 80),
+            behaviour: steady(30),
+        },
+        Member {
+            name: "ben",
+            account: b,
+            plan: plan("ben", &[ab, cb], 10),
+            behaviour: flaky,
+        },
+    ];
+    let outcomes = run_members(&server, members, async {}).await;
+    let ben = &outcomes
+        .iter()
+        .find(|(name, _, _)| *name == "ben")
+        .unwrap()
+        .2;
+    assert!(
+        ben.reconnects >= 3,
+        "ben reconnected only {} times",
+        ben.reconnects
+    );
+    verify(&format!("flaky[{engine:?}]"), &server, &outcomes).await;
+}
+
+/// A reader that stops reading while 60 MB of messages flow: the server's memory stays
+/// bounded (it drops the reader instead of queueing), and the reader, once it reads again,
+/// catches up through resume with every message once, in order.
+async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine: Engine) {
+    const MESSAGES: i64 = 1200;
+    const CHARS: usize = 50_000;
+    let server = ServerProcess::start(
+        engine,
+        &[
+            ("NATTER_WRITE_TIMEOUT_SECS", "2"),
+            ("NATTER_MAX_MESSAGE_CHARS", "60000"),
+            ("NATTER_MAX_FRAME_BYTES", "262144"),
+            ("NATTER_ROOM_BUFFER", "64"),
+        ],
+    )
+    .await;
+    let (writer, reader) = (
+        server.register("writer").await,
+        server.register("reader").await,
+    );
+    let conv = server.conversation(&writer, &reader).await.id;
+    let mut reading = connect(&server, &reader).await;
+    send(
+        &mut reading,
+        ClientCommand::JoinConversation {
+            conv_id: conv,
+            last_seq: None,
+            user_id: None,
+        },
+        "join",
+    )
+    .await;
+    assert!(matches!(
+        next(&mut reading).await.event,
+        ServerEvent::JoinedConversation { .. }
+    ));
+    // From here on the reader reads nothing.
+    let mut writing = connect(&server, &writer).await;
+    let body = "x".repeat(CHARS);
+    let baseline = server.rss_kib();
+    let mut peak = baseline;
+    let mut acked = 0;
+    let mut sent = 0;
+    while acked < MESSAGES {
+        while sent < MESSAGES && sent - acked < 8 {
+            sent += 1;
+            let command = ClientCommand::SendMessage {
+                conv_id: conv,
+                message: NewMessage {
+                    message: body.clone(),
+                },
+                client_id: Some(format!("w-{sent}")),
+                user_id: None,
+            };
+            send(&mut writing, command, &format!("s{sent}")).await;
+        }
+        match next(&mut writing).await.event {
+            ServerEvent::MessageSent { .. } => acked += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+        peak = peak.max(server.rss_kib());
+    }
+    let growth_mib = (peak.saturating_sub(baseline)) / 1024;
+    let produced_mib = (MESSAGES as u64 * CHARS as u64) >> 20;
+    println!(
+        "slow-reader[{engine:?}]: produced {produced_mib} MiB for a stalled reader; server RSS {} MiB -> peak {} MiB (+{growth_mib} MiB)",
+        baseline / 1024,
+        peak / 1024
+    );
+    assert!(
+        growth_mib < 30,
+        "server memory grew by {growth_mib} MiB while the reader stalled"
+    );
+
+    // The reader reads again: first what its socket still holds, then (the server dropped it)
+    // it reconnects and resumes from the newest seq it has.
+    let mut have = 0i64;
+    let mut dropped = false;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), reading.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                if let ServerEvent::NewMessage { message } =
+                    ServerFrame::decode(text.as_str()).unwrap().event
+                {
+                    assert_eq!(message.seq, have + 1, "in order, once");
+                    have = message.seq;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => {
+                dropped = true;
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    assert!(
+        dropped,
+        "a reader that stalls past the write timeout is disconnected"
+    );
+    assert!(
+        have < MESSAGES,
+        "the stalled reader cannot have received everything before the drop"
+    );
+    let mut resumed = connect(&server, &reader).await;
+    send(
+        &mut resumed,
+        ClientCommand::JoinConversation {
+            conv_id: conv,
+            last_seq: Some(have),
+            user_id: None,
+        },
+        "resume",
+    )
+    .await;
+    while have < MESSAGES {
+        match next(&mut resumed).await.event {
+            ServerEvent::NewMessage { message } => {
+                assert_eq!(message.seq, have + 1, "in order, once");
+                have = message.seq;
+            }
+            ServerEvent::JoinedConversation { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    println!("slow-reader[{engine:?}]: the reader caught up to seq {have} after its drop");
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(server: &ServerProcess, account: &Account) -> Socket {
+    let mut request = server.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", account.token).parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+async fn send(socket: &mut Socket, command: ClientCommand, reference: &str) {
+    let frame = ClientFrame::new(command, Some(reference.to_owned()));
+    socket.send(Message::text(frame.encode())).await.unwrap();
+}
+
+async fn next(socket: &mut Socket) -> ServerFrame {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("open")
+            .expect("readable");
+        if let Message::Text(text) = message {
+            return ServerFrame::decode(text.as_str()).unwrap();
+        }
+    }
+}
+
+natter::on_both_engines!(
+    acked_messages_survive_sigkill_exactly_once_in_order,
+    a_client_that_keeps_dropping_ends_with_the_whole_history,
+    a_reader_that_stops_reading_costs_bounded_memory_and_catches_up,
+);

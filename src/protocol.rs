@@ -351,6 +351,36 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for documentation checks.
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::MalformedFrame,
+        Self::UnknownEvent,
+        Self::InvalidPayload,
+        Self::BinaryFrame,
+        Self::Unauthenticated,
+        Self::InvalidToken,
+        Self::TokenExpired,
+        Self::WrongCredentials,
+        Self::InvalidUsername,
+        Self::InvalidPassword,
+        Self::UsernameTaken,
+        Self::UserNotFound,
+        Self::CannotMessageSelf,
+        Self::ConversationNotFound,
+        Self::NotMember,
+        Self::SpoofedUser,
+        Self::EmptyMessage,
+        Self::MessageTooLong,
+        Self::InvalidClientId,
+        Self::ClientIdReused,
+        Self::AlreadyJoined,
+        Self::NotJoined,
+        Self::InvalidQuery,
+        Self::PayloadTooLarge,
+        Self::RateLimited,
+        Self::Internal,
+    ];
+
     /// The camelCase wire name of the code.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -696,12 +726,40 @@ mod tests {
     }
 
     #[test]
-    fn error_codes_serialize_as_their_wire_names() {
-        for code in [
-            ErrorCode::NotMember,
-            ErrorCode::SpoofedUser,
-            ErrorCode::Internal,
+    fn docs_protocol_lists_every_event_and_error_code() {
+        let doc = include_str!("../docs/PROTOCOL.md");
+        for event in ClientCommand::EVENTS {
+            assert!(
+                doc.contains(&format!("`{event}`")),
+                "docs/PROTOCOL.md lacks command {event}"
+            );
+        }
+        for code in ErrorCode::ALL {
+            assert!(
+                doc.contains(&format!("`{code}`")),
+                "docs/PROTOCOL.md lacks error code {code}"
+            );
+        }
+        for event in [
+            "conversationCreated",
+            "newMessage",
+            "messageSent",
+            "joinedConversation",
+            "leftConversation",
+            "resumed",
+            "conversationRead",
+            "error",
         ] {
+            assert!(
+                doc.contains(&format!("`{event}`")),
+                "docs/PROTOCOL.md lacks event {event}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_codes_serialize_as_their_wire_names() {
+        for &code in ErrorCode::ALL {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),
                 Value::String(code.as_str().into())

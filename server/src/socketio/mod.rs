@@ -43,8 +43,7 @@ pub const NAMESPACE: &str = "/chat";
 const COMMAND_BUFFER: usize = 64;
 /// Packets queued per Engine.IO connection (long-polling clients collect them in batches).
 const OUTGOING_BUFFER: usize = 1024;
-/// A client whose queue stays full this long is too slow and is disconnected.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a full outgoing queue is retried, until the server's write timeout.
 const WRITE_RETRY: Duration = Duration::from_millis(20);
 
 /// The Socket.IO service for the router. Must be called inside the Tokio runtime: it spawns, on
@@ -65,9 +64,10 @@ pub fn layer(state: &AppState) -> SocketIoLayer {
     let connect = {
         let (chat, shutdown) = (state.chat.clone(), state.shutdown.clone());
         let tracker = state.connections.clone();
+        let write_timeout = state.settings.write_timeout;
         move |socket: SocketRef| {
             // Synchronous on purpose: the event handlers are in place before the next packet.
-            on_connect(socket, &chat, &shutdown, &tracker);
+            on_connect(socket, &chat, &shutdown, &tracker, write_timeout);
             std::future::ready(())
         }
     };
@@ -160,7 +160,13 @@ impl FromMessageParts<LocalAdapter> for Ack {
 }
 
 /// Connect handler: gives the admitted socket its connection task and routes every event to it.
-fn on_connect(socket: SocketRef, chat: &Chat, shutdown: &CancellationToken, tracker: &TaskTracker) {
+fn on_connect(
+    socket: SocketRef,
+    chat: &Chat,
+    shutdown: &CancellationToken,
+    tracker: &TaskTracker,
+    write_timeout: Duration,
+) {
     let Some(user) = socket.extensions.remove::<AuthUser>() else {
         tracing::error!(sid = %socket.id, "a Socket.IO socket connected without passing `admit`");
         let _ = socket.disconnect();
@@ -189,6 +195,7 @@ fn on_connect(socket: SocketRef, chat: &Chat, shutdown: &CancellationToken, trac
         inbox,
         gone,
         shutdown.clone(),
+        write_timeout,
     ));
 }
 
@@ -259,6 +266,7 @@ async fn serve(
     mut inbox: mpsc::Receiver<Inbound>,
     gone: CancellationToken,
     shutdown: CancellationToken,
+    write_timeout: Duration,
 ) {
     let user = connection.user().id();
     let expiry = tokio::time::sleep(crate::ws::until_expiry(connection.user()));
@@ -285,7 +293,7 @@ async fn serve(
             frame = connection.next_frame() => Some(frame),
         };
         if let Some(frame) = frame
-            && !send(&socket, &mut acks, frame).await
+            && !send(&socket, &mut acks, frame, write_timeout).await
         {
             break true;
         }
@@ -321,8 +329,14 @@ impl Acks {
 
 /// Delivers one frame: through the callback it answers, else as an event named as the frame's
 /// event. Keeps the socket's Socket.IO rooms in step with the joins it answers (for parity; the
-/// delivery itself comes from the core). False when the client is gone or stopped reading.
-async fn send(socket: &SocketRef, acks: &mut Acks, frame: ServerFrame) -> bool {
+/// delivery itself comes from the core). False when the client is gone or its queue stayed full
+/// for `write_timeout` (it stopped reading; it resumes when it reconnects).
+async fn send(
+    socket: &SocketRef,
+    acks: &mut Acks,
+    frame: ServerFrame,
+    write_timeout: Duration,
+) -> bool {
     match &frame.event {
         ServerEvent::JoinedConversation { room, .. } => socket.join(room.clone()),
         ServerEvent::LeftConversation { room, .. } => socket.leave(room.clone()),
@@ -333,7 +347,7 @@ async fn send(socket: &SocketRef, acks: &mut Acks, frame: ServerFrame) -> bool {
         // An ack cannot be retried (sending consumes it): a full queue drops the client.
         return delivered(socket, ack.send(&data));
     }
-    let deadline = tokio::time::Instant::now() + WRITE_TIMEOUT;
+    let deadline = tokio::time::Instant::now() + write_timeout;
     loop {
         match socket.emit(frame.event.event_name(), &data) {
             Err(SendError::Socket(SocketError::InternalChannelFull))

@@ -1,12 +1,28 @@
 //! natter's user interface: the HTML shell, the router and every page. Rendered on the server
 //! (`ssr`) and hydrated in the browser (`hydrate`); it reaches the chat core only through
 //! server functions and the WebSocket, never directly.
+//!
+//! - `server_fns`: sign-in/out and data loading (server side, authenticated per call);
+//! - `model`: the client's chat state as plain, unit-tested Rust;
+//! - `store` and `account`: that state as signals; `socket` (browser only): the live link;
+//! - `pages` and `components`: the views.
+
+pub mod account;
+mod components;
+pub mod error;
+pub mod model;
+mod pages;
+pub mod server_fns;
+#[cfg(feature = "hydrate")]
+mod socket;
+pub mod store;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
-    components::{Route, Router, Routes},
+    SsrMode,
+    components::{ParentRoute, Route, Router, Routes},
+    path,
 };
 
 /// The HTML document the server renders around the app.
@@ -40,44 +56,18 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Stylesheet id="leptos" href="/pkg/natter.css" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <Meta name="description" content="natter: real-time chat, in Rust." />
         <Title text="natter" />
         <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=HomePage />
+            <Routes fallback=pages::NotFound>
+                // Rendered whole on the server (no streamed fallbacks): a reload shows the
+                // person's conversations and messages at once, even before the WASM loads.
+                <ParentRoute path=path!("") view=pages::Home ssr=SsrMode::Async>
+                    <Route path=path!("") view=pages::chat::NoConversation />
+                    <Route path=path!("c/:id") view=pages::chat::ConversationPage />
+                </ParentRoute>
             </Routes>
         </Router>
-    }
-}
-
-/// The landing page: sign in or create an account.
-#[component]
-fn HomePage() -> impl IntoView {
-    let (signing_up, set_signing_up) = signal(false);
-    view! {
-        <main class="landing" data-testid="app-shell">
-            <h1 class="brand">"natter"</h1>
-            <p class="tagline">"Real-time chat, in Rust."</p>
-            <div class="auth-card">
-                <div class="tabs" role="tablist">
-                    <button
-                        role="tab"
-                        aria-selected=move || (!signing_up.get()).to_string()
-                        on:click=move |_| set_signing_up.set(false)
-                    >
-                        "Sign in"
-                    </button>
-                    <button
-                        role="tab"
-                        aria-selected=move || signing_up.get().to_string()
-                        on:click=move |_| set_signing_up.set(true)
-                    >
-                        "Create account"
-                    </button>
-                </div>
-                <h2 data-testid="auth-heading">
-                    {move || if signing_up.get() { "Create your account" } else { "Welcome back" }}
-                </h2>
-            </div>
-        </main>
     }
 }

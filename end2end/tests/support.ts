@@ -1,4 +1,4 @@
-import { expect, Page } from "@playwright/test";
+import { expect, Browser, BrowserContext, Page } from "@playwright/test";
 import * as path from "path";
 
 /** Waits until the WASM bundle has hydrated the page (the app marks <body> when it has). */
@@ -9,4 +9,68 @@ export async function hydrated(page: Page) {
 /** Saves a full-page screenshot under end2end/screenshots/. */
 export async function shot(page: Page, name: string) {
   await page.screenshot({ path: path.join(__dirname, "..", "screenshots", `${name}.png`), fullPage: true });
+}
+
+/** The two viewport sizes the UI is checked at. */
+export const DESKTOP = { width: 1280, height: 720 };
+export const PHONE = { width: 375, height: 812 };
+
+/** A username no earlier run has taken (the test database may be reused locally). */
+export function uniqueName(prefix: string): string {
+  const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+  return `${prefix}_${suffix}`.slice(0, 32);
+}
+
+export const PASSWORD = "correct horse battery";
+
+/** A person with their own browser context (cookies, socket), as in two separate browsers. */
+export interface Person {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught errors of the page (a WASM panic, such as a failed hydration, lands here). */
+  errors: string[];
+}
+
+/** Collects the page's uncaught errors; a test ends by expecting none. */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  return errors;
+}
+
+/** Opens a fresh context and signs a new account up through the landing page. */
+export async function signUpPerson(browser: Browser, prefix: string): Promise<Person> {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  const errors = pageErrors(page);
+  const name = uniqueName(prefix);
+  await page.goto("/");
+  await hydrated(page);
+  await page.getByRole("tab", { name: "Create account" }).click();
+  const panel = page.locator("#panel-sign-up");
+  await panel.getByLabel("Username").fill(name);
+  await panel.getByLabel("Password").fill(PASSWORD);
+  await panel.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("me")).toHaveText(name);
+  await connected(page);
+  return { name, context, page, errors };
+}
+
+/** Waits for the live connection indicator to say "Connected". */
+export async function connected(page: Page) {
+  await expect(page.getByTestId("connection-status")).toHaveAttribute("data-state", "connected", {
+    timeout: 20_000,
+  });
+}
+
+/** Creates an account through the REST API in the context's cookie jar (signed in there). */
+export async function apiSignUp(context: BrowserContext, prefix: string): Promise<{ name: string; token: string }> {
+  const name = uniqueName(prefix);
+  const response = await context.request.post("/api/auth/register", {
+    data: { username: name, password: PASSWORD },
+  });
+  expect(response.ok(), await response.text()).toBeTruthy();
+  const body = await response.json();
+  return { name, token: body.token };
 }

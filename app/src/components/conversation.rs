@@ -1,0 +1,365 @@
+//! One open conversation: its history (newest at the bottom; older pages load when the reader
+//! scrolls up), live messages, this tab's pending and failed sends with a retry, and the
+//! composer. Message text is always a text node, never HTML.
+
+use leptos::html;
+use leptos::prelude::*;
+use natter::protocol::{ConversationId, MessageView};
+
+use crate::model::clock::iso;
+use crate::model::draft::{self, DraftProblem};
+use crate::model::timeline::{Item, Outgoing, Row, SendState, Timeline, with_days};
+use crate::server_fns::load_history;
+use crate::store::ChatStore;
+
+/// How close to the oldest loaded message (in pixels) scrolling must come to load older ones.
+const LOAD_OLDER_WITHIN: i32 = 240;
+
+#[component]
+pub fn Conversation(id: ConversationId) -> impl IntoView {
+    let store = ChatStore::expect();
+    // Start holding live messages before the history request goes out: none can fall between.
+    store.ensure_timeline(id);
+    let partner = Memo::new(move |_| {
+        store
+            .directory
+            .with(|d| d.get(id).map(|e| e.partner.clone()))
+    });
+    let loaded = Memo::new(move |_| {
+        store
+            .timelines
+            .with(|t| t.get(&id).is_some_and(Timeline::is_loaded))
+    });
+    let failure = Memo::new(move |_| store.failures.with(|f| f.get(&id).cloned()));
+    // The server loaded the conversation in the address with the page; one opened later is
+    // fetched by the browser (effects run only there).
+    Effect::new(move |_| {
+        if !loaded.get_untracked() && failure.get_untracked().is_none() {
+            leptos::task::spawn_local(async move {
+                match load_history(id, None).await {
+                    Ok(page) => store.absorb_latest(id, page),
+                    Err(error) => store.history_failed(id, &error),
+                }
+            });
+        }
+    });
+    let body = move || {
+        if loaded.get() {
+            untrack(|| view! { <Messages id partner /> <Composer id partner /> }.into_any())
+        } else if let Some(message) = failure.get() {
+            view! { <p class="pane-status error" role="alert">{message}</p> }.into_any()
+        } else {
+            view! { <p class="pane-status" role="status">"Loading messages…"</p> }.into_any()
+        }
+    };
+    view! {
+        <section
+            class="conversation"
+            aria-labelledby="conversation-title"
+            data-testid="conversation"
+        >
+            <header class="conversation-head">
+                <a class="back" href="/" data-testid="back">
+                    <span aria-hidden="true">"←"</span>
+                    <span class="sr-only">"Back to conversations"</span>
+                </a>
+                <h2 id="conversation-title" data-testid="conversation-title">
+                    {move || partner.get().unwrap_or_else(|| "Conversation".to_owned())}
+                </h2>
+            </header>
+            {body}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView {
+    let store = ChatStore::expect();
+    let clock = store.clock;
+    let items = Memo::new(move |_| {
+        let rows = store
+            .timelines
+            .with(|t| t.get(&id).map(Timeline::rows).unwrap_or_default());
+        let clock = clock.get();
+        with_days(rows, |at| clock.local_date(at))
+    });
+    let has_older = Memo::new(move |_| {
+        store
+            .timelines
+            .with(|t| t.get(&id).is_some_and(Timeline::has_older))
+    });
+    let loading = RwSignal::new(false);
+    let older_error = RwSignal::new(None::<String>);
+    let load_older = move || {
+        if loading.get_untracked() || !has_older.get_untracked() {
+            return;
+        }
+        let before = store
+            .timelines
+            .with_untracked(|t| t.get(&id).and_then(Timeline::oldest_seq));
+        loading.set(true);
+        older_error.set(None);
+        leptos::task::spawn_local(async move {
+            match load_history(id, before).await {
+                Ok(page) => store.absorb_older(id, page),
+                Err(error) => {
+                    older_error.try_set(Some(error.message()));
+                }
+            }
+            loading.try_set(false);
+        });
+    };
+    // Whatever reaches the open conversation is read (runs in the browser only).
+    Effect::new(move |_| {
+        let newest = store
+            .timelines
+            .with(|t| t.get(&id).map_or(0, Timeline::newest_seq));
+        store.mark_read(id, newest);
+    });
+    let scroller = NodeRef::<html::Div>::new();
+    // The scroller is `column-reverse`: scrollTop is 0 at the newest message and negative
+    // above it, so new messages keep the reader at the bottom and older pages added on top
+    // do not move what they are reading.
+    let on_scroll = move |_| {
+        if let Some(el) = scroller.get_untracked() {
+            let from_top = el.scroll_height() - el.client_height() + el.scroll_top();
+            if from_top < LOAD_OLDER_WITHIN {
+                load_older();
+            }
+        }
+    };
+    let partner_name = move || partner.get().unwrap_or_else(|| "them".to_owned());
+
+    view! {
+        <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="scroller">
+            <div class="log">
+                <div class="history-edge">
+                    {move || {
+                        if has_older.get() {
+                            view! {
+                                <button
+                                    type="button"
+                                    class="ghost"
+                                    data-testid="load-older"
+                                    disabled=move || loading.get()
+                                    on:click=move |_| load_older()
+                                >
+                                    {move || {
+                                        if loading.get() {
+                                            "Loading older messages…"
+                                        } else {
+                                            "Load older messages"
+                                        }
+                                    }}
+                                </button>
+                            }
+                                .into_any()
+                        } else {
+                            view! {
+                                <p class="history-start" data-testid="history-start">
+                                    "This is the beginning of your conversation with "
+                                    {partner_name}
+                                    "."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    }}
+                    {move || {
+                        older_error.get().map(|message| view! { <p class="form-error" role="alert">{message}</p> })
+                    }}
+                </div>
+                <ol class="messages" data-testid="messages" aria-label="Messages">
+                    <For
+                        each=move || items.get()
+                        key=Item::key
+                        children=move |item| view! { <MessageItem id item /> }
+                    />
+                </ol>
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn MessageItem(id: ConversationId, item: Item) -> impl IntoView {
+    let store = ChatStore::expect();
+    let clock = store.clock;
+    match item {
+        Item::Day(date) => view! {
+            <li class="day" data-testid="day">
+                <span>{move || clock.get().day_heading(date)}</span>
+            </li>
+        }
+        .into_any(),
+        Item::Row(Row::Stored(message)) => view! { <StoredMessage message /> }.into_any(),
+        Item::Row(Row::Outgoing(outgoing)) => view! { <OutgoingMessage id outgoing /> }.into_any(),
+    }
+}
+
+#[component]
+fn StoredMessage(message: MessageView) -> impl IntoView {
+    let store = ChatStore::expect();
+    let clock = store.clock;
+    let mine = message.sender_id == store.me;
+    let at = message.created_at;
+    let sender = if mine {
+        "You".to_owned()
+    } else {
+        message.sender_name.clone()
+    };
+    view! {
+        <li
+            class="message"
+            class:mine=mine
+            data-testid="message"
+            data-state="sent"
+            data-seq=message.seq
+        >
+            <div class="bubble">
+                <span class="sr-only">{sender} " said: "</span>
+                <p class="text" data-testid="message-text">
+                    {message.message}
+                </p>
+            </div>
+            <div class="meta">
+                <time datetime=iso(at) title=move || clock.get().full(at)>
+                    {move || clock.get().time_of_day(at)}
+                </time>
+                {mine.then(|| view! { <span class="state">" · Sent"</span> })}
+            </div>
+        </li>
+    }
+    .into_any()
+}
+
+#[component]
+fn OutgoingMessage(id: ConversationId, outgoing: Outgoing) -> impl IntoView {
+    let store = ChatStore::expect();
+    let Outgoing {
+        client_id,
+        text,
+        state,
+    } = outgoing;
+    let (name, status) = match &state {
+        SendState::Pending => (
+            "pending",
+            view! { <span class="state">"Sending…"</span> }.into_any(),
+        ),
+        SendState::Failed(reason) => (
+            "failed",
+            view! {
+                <span class="state failed" role="alert">{reason.clone()}</span>
+                <button
+                    type="button"
+                    class="link"
+                    data-testid="retry"
+                    on:click=move |_| store.retry(id, client_id.clone())
+                >
+                    "Retry"
+                </button>
+            }
+            .into_any(),
+        ),
+    };
+    view! {
+        <li class=format!("message mine {name}") data-testid="message" data-state=name>
+            <div class="bubble">
+                <span class="sr-only">"You said: "</span>
+                <p class="text" data-testid="message-text">
+                    {text}
+                </p>
+            </div>
+            <div class="meta">{status}</div>
+        </li>
+    }
+    .into_any()
+}
+
+#[component]
+fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView {
+    let store = ChatStore::expect();
+    let max = store.max_chars;
+    let draft = RwSignal::new(String::new());
+    let attempted = RwSignal::new(None::<DraftProblem>);
+    let length = Memo::new(move |_| draft.with(|d| draft::length(d)));
+    let input = NodeRef::<html::Textarea>::new();
+    let problem = move || match draft.with(|d| draft::check(d, max).err()) {
+        Some(DraftProblem::Empty) => attempted.get(),
+        other => other,
+    };
+    let submit = move || {
+        let text = draft.get_untracked();
+        match draft::check(&text, max) {
+            Ok(body) => {
+                store.send(id, body.to_owned());
+                draft.set(String::new());
+                attempted.set(None);
+            }
+            Err(problem) => attempted.set(Some(problem)),
+        }
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+    let status = move || match problem() {
+        Some(problem) => Some(problem.to_string()),
+        None if draft::near_limit(length.get(), max) => {
+            Some(format!("{} of {max} characters", length.get()))
+        }
+        None => None,
+    };
+    let label = move || format!("Message {}", partner.get().unwrap_or_default());
+    view! {
+        <form
+            class="composer"
+            data-testid="composer-form"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <label for="composer-input" class="sr-only">
+                {label}
+            </label>
+            <textarea
+                id="composer-input"
+                node_ref=input
+                data-testid="composer"
+                rows="1"
+                placeholder="Write a message…"
+                aria-describedby="composer-status composer-keys"
+                aria-invalid=move || problem().is_some().to_string()
+                prop:value=move || draft.get()
+                on:input=move |ev| {
+                    draft.set(event_target_value(&ev));
+                    attempted.set(None);
+                }
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+            ></textarea>
+            <button type="submit" class="primary send" data-testid="send">
+                "Send"
+            </button>
+            <p id="composer-keys" class="sr-only">
+                "Enter sends, Shift+Enter starts a new line."
+            </p>
+            <p
+                id="composer-status"
+                class="composer-status"
+                class:error=move || problem().is_some()
+                data-testid="composer-status"
+                aria-live="polite"
+            >
+                {status}
+            </p>
+        </form>
+    }
+    .into_any()
+}

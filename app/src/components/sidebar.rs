@@ -1,0 +1,229 @@
+//! The sidebar: a form to start a conversation by username (with suggestions from the user
+//! search, and an inline error for a name nobody has), and the conversation list with each
+//! partner's name, the newest message and its time, and unread counts. Both update live.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use natter::protocol::UserView;
+
+use crate::model::clock::{iso, preview};
+use crate::model::directory::Entry;
+use crate::server_fns::{find_users, start_conversation};
+use crate::store::ChatStore;
+
+/// How long typing must pause before suggestions are fetched.
+const SUGGEST_AFTER: Duration = Duration::from_millis(150);
+
+#[component]
+pub fn NewConversation() -> impl IntoView {
+    let store = ChatStore::expect();
+    let navigate = use_navigate();
+    let name = RwSignal::new(String::new());
+    let suggestions = RwSignal::new(Vec::<UserView>::new());
+    let error = RwSignal::new(None::<String>);
+    // Each keystroke bumps the generation; only the newest lookup may show its answer.
+    let generation = StoredValue::new(0_u64);
+
+    let start = Action::new(|username: &String| start_conversation(username.clone()));
+    Effect::new(move |_| match start.value().get() {
+        Some(Ok(conversation)) => {
+            let id = conversation.id;
+            store.add_conversation(conversation);
+            name.set(String::new());
+            suggestions.set(Vec::new());
+            navigate(&format!("/c/{id}"), Default::default());
+        }
+        Some(Err(refused)) => error.set(Some(refused.message())),
+        None => {}
+    });
+
+    let on_input = move |ev| {
+        let value = event_target_value(&ev);
+        name.set(value.clone());
+        error.set(None);
+        generation.update_value(|g| *g += 1);
+        let current = generation.get_value();
+        let query = value.trim().to_owned();
+        if query.is_empty() {
+            suggestions.set(Vec::new());
+            return;
+        }
+        set_timeout(
+            move || {
+                if generation.try_get_value() != Some(current) {
+                    return;
+                }
+                leptos::task::spawn_local(async move {
+                    let found = find_users(query).await.unwrap_or_default();
+                    if generation.try_get_value() == Some(current) {
+                        suggestions.try_set(found);
+                    }
+                });
+            },
+            SUGGEST_AFTER,
+        );
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let username = name.get_untracked().trim().to_owned();
+        if username.is_empty() {
+            error.set(Some(
+                "Type the username of the person to talk to.".to_owned(),
+            ));
+            return;
+        }
+        start.dispatch(username);
+    };
+
+    view! {
+        <form class="new-conversation" on:submit=submit data-testid="new-conversation">
+            <label for="new-conversation-name">"Start a conversation"</label>
+            <div class="row">
+                <input
+                    id="new-conversation-name"
+                    type="text"
+                    placeholder="Username"
+                    autocomplete="off"
+                    autocapitalize="none"
+                    spellcheck="false"
+                    aria-describedby="new-conversation-error"
+                    aria-controls="user-suggestions"
+                    aria-invalid=move || error.with(Option::is_some).to_string()
+                    prop:value=move || name.get()
+                    on:input=on_input
+                />
+                <button type="submit" class="primary" disabled=move || start.pending().get()>
+                    "Start"
+                </button>
+            </div>
+            <ul
+                id="user-suggestions"
+                class="suggestions"
+                aria-label="Matching people"
+                hidden=move || suggestions.with(Vec::is_empty)
+            >
+                <For
+                    each=move || suggestions.get()
+                    key=|user| user.id
+                    children=move |user| {
+                        let username = user.username.clone();
+                        view! {
+                            <li>
+                                <button
+                                    type="button"
+                                    data-testid="suggestion"
+                                    on:click=move |_| {
+                                        name.set(username.clone());
+                                        start.dispatch(username.clone());
+                                    }
+                                >
+                                    {user.username}
+                                </button>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+            <p
+                id="new-conversation-error"
+                class="form-error"
+                role="alert"
+                data-testid="new-conversation-error"
+            >
+                {move || error.get()}
+            </p>
+        </form>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn ConversationList() -> impl IntoView {
+    let store = ChatStore::expect();
+    let empty = move || store.directory.with(|d| d.entries().is_empty());
+    view! {
+        <nav class="conversation-list" aria-label="Your conversations">
+            <Show when=move || !empty()>
+                <ul data-testid="conversation-list">
+                    <For
+                        each=move || store.directory.with(|d| d.entries().to_vec())
+                        key=|entry| (entry.id(), entry.last_seq(), entry.unread)
+                        children=move |entry| view! { <ConversationItem entry /> }
+                    />
+                </ul>
+            </Show>
+            <Show when=empty>
+                <p class="list-empty">"No conversations yet. Start one above."</p>
+            </Show>
+        </nav>
+    }
+    .into_any()
+}
+
+#[component]
+fn ConversationItem(entry: Entry) -> impl IntoView {
+    let store = ChatStore::expect();
+    let id = entry.id();
+    let last = entry.conversation.last_message.clone();
+    let line = match &last {
+        Some(message) if message.sender_id == store.me => {
+            format!("You: {}", preview(&message.message, 80))
+        }
+        Some(message) => preview(&message.message, 80),
+        None => "No messages yet".to_owned(),
+    };
+    let active_at = entry.active_at();
+    let initial = entry
+        .partner
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
+    let unread = entry.unread;
+    view! {
+        <li>
+            <a
+                class="conversation-link"
+                href=format!("/c/{id}")
+                data-testid="conversation-item"
+                aria-current=move || (store.open.get() == Some(id)).then_some("page")
+            >
+                <span class=format!("avatar hue-{}", hue(&entry.partner)) aria-hidden="true">
+                    {initial}
+                </span>
+                <span class="summary">
+                    <span class="partner" data-testid="conversation-partner">
+                        {entry.partner.clone()}
+                    </span>
+                    <span class="preview" class:empty=last.is_none() data-testid="conversation-preview">
+                        {line}
+                    </span>
+                </span>
+                <span class="aside">
+                    <time datetime=iso(active_at)>
+                        {move || store.clock.get().stamp(active_at)}
+                    </time>
+                    {(unread > 0)
+                        .then(|| {
+                            view! {
+                                <span class="unread" data-testid="unread">
+                                    {unread}
+                                    <span class="sr-only">" unread"</span>
+                                </span>
+                            }
+                        })}
+                </span>
+            </a>
+        </li>
+    }
+    .into_any()
+}
+
+/// One of the avatar colours, the same for a name every time.
+fn hue(name: &str) -> u32 {
+    name.bytes()
+        .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 7
+}

@@ -1,0 +1,325 @@
+//! The signed-in person's conversations as the sidebar shows them: who each is with, the
+//! newest message, how many are unread, how far the partner has read, most recently active
+//! first. Fed by the loaded list, the `resumed` list after each (re)connect,
+//! `conversationCreated`, `conversationRead` and every stored message this tab sees. The
+//! server's unread count (after the person's read mark) is the truth whenever a list arrives;
+//! between lists, partner messages that arrive while the conversation is not open add to it.
+
+use natter::protocol::{ConversationId, ConversationView, MessageView, UserId};
+use time::OffsetDateTime;
+
+/// One conversation in the list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub conversation: ConversationView,
+    /// The other member's name (the person's own name for a conversation with nobody else).
+    pub partner: String,
+    pub partner_id: UserId,
+    /// Unread messages.
+    pub unread: u32,
+    /// The partner's read mark: the highest `seq` they have read.
+    pub partner_read: i64,
+}
+
+impl Entry {
+    pub fn id(&self) -> ConversationId {
+        self.conversation.id
+    }
+
+    /// The newest stored `seq` known (0 for none).
+    pub fn last_seq(&self) -> i64 {
+        self.conversation.last_message.as_ref().map_or(0, |m| m.seq)
+    }
+
+    /// When the conversation last changed: its newest message, else its creation.
+    pub fn active_at(&self) -> OffsetDateTime {
+        self.conversation
+            .last_message
+            .as_ref()
+            .map_or(self.conversation.created_at, |m| m.created_at)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Directory {
+    me: UserId,
+    entries: Vec<Entry>,
+}
+
+impl Directory {
+    pub fn new(me: UserId, conversations: Vec<ConversationView>) -> Self {
+        let mut directory = Self {
+            me,
+            entries: Vec::new(),
+        };
+        for conversation in conversations {
+            directory.upsert(conversation);
+        }
+        directory
+    }
+
+    /// Most recently active first.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn get(&self, id: ConversationId) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.id() == id)
+    }
+
+    pub fn ids(&self) -> Vec<ConversationId> {
+        self.entries.iter().map(Entry::id).collect()
+    }
+
+    /// The newest `seq` known for a conversation (0 for none or unknown).
+    pub fn last_seq(&self, id: ConversationId) -> i64 {
+        self.get(id).map_or(0, Entry::last_seq)
+    }
+
+    /// Takes in a fresh list from the server: new conversations appear, known ones take the
+    /// server's unread count (none for the open one, which is being read) and keep whichever
+    /// newest message is newer (a live event may beat the list).
+    pub fn merge(&mut self, conversations: Vec<ConversationView>, open: Option<ConversationId>) {
+        for conversation in conversations {
+            let id = conversation.id;
+            let unread = if open == Some(id) {
+                0
+            } else {
+                u32::try_from(conversation.unread).unwrap_or(0)
+            };
+            self.upsert(conversation);
+            if let Some(entry) = self.entries.iter_mut().find(|e| e.id() == id) {
+                entry.unread = unread;
+            }
+        }
+    }
+
+    /// Adds or refreshes one conversation; `true` if it is new to the list.
+    pub fn upsert(&mut self, mut conversation: ConversationView) -> bool {
+        let fresh = match self.entries.iter_mut().find(|e| e.id() == conversation.id) {
+            Some(entry) => {
+                if entry.last_seq() > conversation.last_message.as_ref().map_or(0, |m| m.seq) {
+                    conversation.last_message = entry.conversation.last_message.take();
+                }
+                entry.partner_read = entry
+                    .partner_read
+                    .max(read_mark(&conversation, entry.partner_id));
+                entry.conversation = conversation;
+                false
+            }
+            None => {
+                let (partner_id, partner) = partner_of(self.me, &conversation);
+                self.entries.push(Entry {
+                    partner_read: read_mark(&conversation, partner_id),
+                    unread: u32::try_from(conversation.unread).unwrap_or(0),
+                    conversation,
+                    partner,
+                    partner_id,
+                });
+                true
+            }
+        };
+        self.sort();
+        fresh
+    }
+
+    /// Takes in a stored message: it becomes the conversation's newest if it is newer, and
+    /// counts as unread when it is from the partner and the conversation is not open.
+    /// Returns `true` if it was new to the list.
+    pub fn record(&mut self, message: &MessageView, open: Option<ConversationId>) -> bool {
+        let me = self.me;
+        let Some(entry) = self.entries.iter_mut().find(|e| e.id() == message.conv_id) else {
+            return false;
+        };
+        if message.seq <= entry.last_seq() {
+            return false;
+        }
+        entry.conversation.last_message = Some(message.clone());
+        if open != Some(message.conv_id) && message.sender_id != me {
+            entry.unread += 1;
+        }
+        self.sort();
+        true
+    }
+
+    /// A member's read mark moved: the person's own (read in another tab) clears the unread
+    /// count once it covers the newest message; the partner's shows what they have seen.
+    pub fn read(&mut self, id: ConversationId, user: UserId, seq: i64) {
+        let me = self.me;
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.id() == id) {
+            if user == me {
+                if seq >= entry.last_seq() {
+                    entry.unread = 0;
+                }
+            } else if user == entry.partner_id {
+                entry.partner_read = entry.partner_read.max(seq);
+            }
+        }
+    }
+
+    /// The person opened the conversation: nothing in it is unread any more.
+    pub fn mark_read(&mut self, id: ConversationId) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.id() == id) {
+            entry.unread = 0;
+        }
+    }
+
+    fn sort(&mut self) {
+        self.entries.sort_by(|a, b| {
+            b.active_at()
+                .cmp(&a.active_at())
+                .then_with(|| b.id().cmp(&a.id()))
+        });
+    }
+}
+
+fn partner_of(me: UserId, conversation: &ConversationView) -> (UserId, String) {
+    conversation
+        .members
+        .iter()
+        .find(|m| m.id != me)
+        .or_else(|| conversation.members.first())
+        .map_or((me, String::new()), |m| (m.id, m.username.clone()))
+}
+
+fn read_mark(conversation: &ConversationView, user: UserId) -> i64 {
+    conversation
+        .read_up_to
+        .iter()
+        .find(|mark| mark.user_id == user)
+        .map_or(0, |mark| mark.seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use natter::protocol::{MessageId, UserView};
+    use time::Duration;
+
+    const ALICE: UserId = UserId(1);
+
+    fn at(minutes: i64) -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::minutes(minutes)
+    }
+
+    fn conversation(id: i64, partner: &str, created: i64) -> ConversationView {
+        ConversationView {
+            id: ConversationId(id),
+            room: ConversationId(id).room(),
+            members: vec![
+                UserView {
+                    id: ALICE,
+                    username: "alice".into(),
+                },
+                UserView {
+                    id: UserId(10 + id),
+                    username: partner.into(),
+                },
+            ],
+            created_at: at(created),
+            last_message: None,
+            unread: 0,
+            read_up_to: Vec::new(),
+        }
+    }
+
+    fn message(conv: i64, seq: i64, sender: UserId, minute: i64) -> MessageView {
+        MessageView {
+            id: MessageId(conv * 1000 + seq),
+            conv_id: ConversationId(conv),
+            sender_id: sender,
+            sender_name: String::new(),
+            message: format!("{conv}/{seq}"),
+            seq,
+            created_at: at(minute),
+            client_id: None,
+        }
+    }
+
+    fn partners(directory: &Directory) -> Vec<&str> {
+        directory
+            .entries()
+            .iter()
+            .map(|e| e.partner.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn the_list_names_the_other_member_and_puts_the_latest_activity_first() {
+        let mut directory = Directory::new(
+            ALICE,
+            vec![conversation(1, "bob", 1), conversation(2, "carol", 2)],
+        );
+        assert_eq!(partners(&directory), ["carol", "bob"]);
+        assert!(directory.record(&message(1, 1, UserId(11), 5), None));
+        assert_eq!(partners(&directory), ["bob", "carol"]);
+        assert_eq!(directory.last_seq(ConversationId(1)), 1);
+    }
+
+    #[test]
+    fn partner_messages_count_as_unread_only_while_the_conversation_is_closed() {
+        let mut directory = Directory::new(ALICE, vec![conversation(1, "bob", 1)]);
+        let id = ConversationId(1);
+        directory.record(&message(1, 1, UserId(11), 2), None);
+        directory.record(&message(1, 2, ALICE, 3), None);
+        directory.record(&message(1, 3, UserId(11), 4), Some(id));
+        assert_eq!(directory.get(id).map(|e| e.unread), Some(1));
+        // A replayed message is not counted twice.
+        assert!(!directory.record(&message(1, 1, UserId(11), 2), None));
+        directory.mark_read(id);
+        assert_eq!(directory.get(id).map(|e| e.unread), Some(0));
+    }
+
+    #[test]
+    fn a_refreshed_list_keeps_a_newer_live_message_and_the_unread_count() {
+        let mut directory = Directory::new(ALICE, vec![conversation(1, "bob", 1)]);
+        directory.record(&message(1, 2, UserId(11), 3), None);
+        let mut stale = conversation(1, "bob", 1);
+        stale.last_message = Some(message(1, 1, UserId(11), 2));
+        assert!(!directory.upsert(stale));
+        let entry = directory.get(ConversationId(1)).expect("still listed");
+        assert_eq!(entry.last_seq(), 2);
+        assert_eq!(entry.unread, 1);
+        assert!(directory.upsert(conversation(3, "dave", 9)));
+        assert_eq!(partners(&directory), ["dave", "bob"]);
+    }
+
+    #[test]
+    fn the_servers_unread_count_wins_when_a_list_arrives_except_for_the_open_conversation() {
+        let mut directory = Directory::new(ALICE, vec![conversation(1, "bob", 1)]);
+        directory.record(&message(1, 1, UserId(11), 2), None);
+        let mut fresh = conversation(1, "bob", 1);
+        fresh.last_message = Some(message(1, 3, UserId(11), 4));
+        fresh.unread = 3;
+        let mut other = conversation(2, "carol", 1);
+        other.unread = 2;
+        directory.merge(vec![fresh, other.clone()], Some(ConversationId(2)));
+        assert_eq!(directory.get(ConversationId(1)).map(|e| e.unread), Some(3));
+        assert_eq!(directory.get(ConversationId(2)).map(|e| e.unread), Some(0));
+        // A replayed message after the list is not counted again.
+        assert!(!directory.record(&message(1, 2, UserId(11), 3), None));
+        assert_eq!(directory.get(ConversationId(1)).map(|e| e.unread), Some(3));
+    }
+
+    #[test]
+    fn read_marks_clear_unread_and_show_what_the_partner_has_seen() {
+        let mut directory = Directory::new(ALICE, vec![conversation(1, "bob", 1)]);
+        let id = ConversationId(1);
+        directory.record(&message(1, 1, UserId(11), 2), None);
+        directory.record(&message(1, 2, UserId(11), 3), None);
+        directory.read(id, ALICE, 1);
+        assert_eq!(directory.get(id).map(|e| e.unread), Some(2));
+        directory.read(id, ALICE, 2);
+        assert_eq!(directory.get(id).map(|e| e.unread), Some(0));
+        directory.read(id, UserId(11), 2);
+        directory.read(id, UserId(11), 1);
+        assert_eq!(directory.get(id).map(|e| e.partner_read), Some(2));
+    }
+
+    #[test]
+    fn messages_of_unknown_conversations_are_ignored() {
+        let mut directory = Directory::new(ALICE, vec![]);
+        assert!(!directory.record(&message(7, 1, UserId(11), 1), None));
+        assert!(directory.entries().is_empty());
+    }
+}

@@ -1,0 +1,207 @@
+//! The signed-in layout: the top bar (connection state, sign-out), the sidebar (start a
+//! conversation, the conversation list) and the conversation pane. On a phone-sized screen the
+//! list and the open conversation are separate views (the URL says which), with a way back.
+//! This page owns the chat store and, in the browser, starts the socket and the clock.
+
+use leptos::prelude::*;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::{use_location, use_navigate};
+use natter::protocol::{ConversationId, ConversationView, ErrorView, MessagePage};
+
+use crate::account::Account;
+use crate::components::connection::ConnectionBadge;
+use crate::components::conversation::Conversation;
+use crate::components::sidebar::{ConversationList, NewConversation};
+use crate::error::AppError;
+use crate::pages::FirstRender;
+use crate::server_fns::{Session, list_conversations, sign_out};
+use crate::store::ChatStore;
+
+/// The conversation a path shows: `/c/<id>`.
+pub fn conversation_in_path(path: &str) -> Option<ConversationId> {
+    path.strip_prefix("/c/")
+        .map(|rest| rest.trim_end_matches('/'))
+        .and_then(|id| id.parse().ok())
+        .map(ConversationId)
+}
+
+#[component]
+pub fn ChatPage(session: Session) -> impl IntoView {
+    let location = use_location();
+    let open = Memo::new(move |_| conversation_in_path(&location.pathname.get()));
+    let first = FirstRender::take()
+        .filter(|data| data.session.as_ref().map(|s| s.user.id) == Some(session.user.id));
+    if let Some(data) = first {
+        return view! { <Chat session list=data.conversations history=data.history open /> }
+            .into_any();
+    }
+    // Signed in just now, in the browser: load the list here.
+    let loaded = RwSignal::new(None::<Result<Vec<ConversationView>, AppError>>);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            loaded.try_set(Some(list_conversations().await));
+        });
+    });
+    let show = move || match loaded.get() {
+        None => view! { <p class="splash">"Loading your conversations…"</p> }.into_any(),
+        Some(Ok(list)) => {
+            let session = session.clone();
+            untrack(move || view! { <Chat session list history=None open /> }.into_any())
+        }
+        Some(Err(error)) => view! {
+            <main class="page-error" role="alert">
+                <h1>"natter"</h1>
+                <p>{error.message()}</p>
+                <p>
+                    <a href="/">"Try again"</a>
+                </p>
+            </main>
+        }
+        .into_any(),
+    };
+    show.into_any()
+}
+
+#[component]
+fn Chat(
+    session: Session,
+    list: Vec<ConversationView>,
+    /// The open conversation's newest page, when the server loaded it with the page.
+    history: Option<(ConversationId, Result<MessagePage, ErrorView>)>,
+    open: Memo<Option<ConversationId>>,
+) -> impl IntoView {
+    let store = ChatStore::new(&session, list, history, open);
+    provide_context(store);
+    let account = Account::expect();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |started: Option<()>| {
+        if started.is_none() {
+            crate::socket::start(store, account);
+            start_clock(store);
+        }
+    });
+    let navigate = use_navigate();
+    let leave = Action::new(|_: &()| sign_out());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = leave.value().get() {
+            account.signed_out(None);
+            navigate("/", Default::default());
+        }
+    });
+    let leave_error = move || {
+        leave
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.message())
+    };
+    let name = session.user.username.clone();
+
+    view! {
+        <div
+            class="app"
+            data-testid="chat"
+            data-view=move || if open.get().is_some() { "conversation" } else { "list" }
+        >
+            <header class="topbar">
+                <a class="brand" href="/">
+                    "natter"
+                </a>
+                <ConnectionBadge />
+                <div class="me">
+                    <span class="me-name" data-testid="me">
+                        {name}
+                    </span>
+                    <button
+                        type="button"
+                        class="ghost"
+                        data-testid="sign-out"
+                        on:click=move |_| {
+                            leave.dispatch(());
+                        }
+                    >
+                        "Sign out"
+                    </button>
+                </div>
+                {move || {
+                    leave_error().map(|message| view! { <p class="topbar-error" role="alert">{message}</p> })
+                }}
+            </header>
+            <aside class="sidebar" aria-label="Conversations">
+                <NewConversation />
+                <ConversationList />
+            </aside>
+            <main class="pane">
+                <Outlet />
+            </main>
+            <div class="sr-only" aria-live="polite" data-testid="announcer">
+                {move || store.announcement.get()}
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
+/// Sets the reader's time zone and date, and keeps the date current.
+#[cfg(feature = "hydrate")]
+fn start_clock(store: ChatStore) {
+    use crate::model::clock::Clock;
+    fn read() -> Clock {
+        let now_ms = js_sys::Date::now();
+        let offset = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+        let now = time::OffsetDateTime::from_unix_timestamp_nanos((now_ms as i128) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        Clock::at(now, offset)
+    }
+    store.clock.set(read());
+    if let Ok(handle) = set_interval_with_handle(
+        move || {
+            store.clock.try_set(read());
+        },
+        std::time::Duration::from_secs(60),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+}
+
+/// `/`: nothing open. On a wide screen this fills the pane beside the list.
+#[component]
+pub fn NoConversation() -> impl IntoView {
+    view! {
+        <section class="empty-pane">
+            <h2>"No conversation open"</h2>
+            <p>"Pick one from the list, or start a new one by typing a username."</p>
+        </section>
+    }
+}
+
+/// `/c/:id`: one conversation, rebuilt when the id changes.
+#[component]
+pub fn ConversationPage() -> impl IntoView {
+    let store = ChatStore::expect();
+    move || match store.open.get() {
+        Some(id) => view! { <Conversation id /> }.into_any(),
+        None => view! {
+            <section class="empty-pane" role="alert">
+                <h2>"No such conversation"</h2>
+                <p>
+                    <a href="/">"Back to your conversations"</a>
+                </p>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_conversation_comes_from_the_path() {
+        assert_eq!(conversation_in_path("/c/12"), Some(ConversationId(12)));
+        assert_eq!(conversation_in_path("/c/12/"), Some(ConversationId(12)));
+        assert_eq!(conversation_in_path("/"), None);
+        assert_eq!(conversation_in_path("/c/x"), None);
+    }
+}

@@ -1,0 +1,55 @@
+//! Loading what the UI shows: the conversation list, pages of history, user suggestions, and
+//! starting a conversation by name. Every function acts as the authenticated caller; the core
+//! checks membership.
+
+use leptos::prelude::*;
+use natter::protocol::{ConversationId, ConversationView, MessagePage, UserView};
+
+use crate::error::AppError;
+
+/// Messages per history page.
+pub const HISTORY_PAGE: i64 = 50;
+/// Most suggestions shown for a partial name.
+pub const SUGGESTIONS: i64 = 6;
+
+/// `POST /_sf/conversations`: the caller's conversations, most recently active first.
+#[server(prefix = "/_sf", endpoint = "conversations")]
+pub async fn list_conversations() -> Result<Vec<ConversationView>, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat.conversations(&me).await?)
+}
+
+/// `POST /_sf/history`: a page of a conversation's messages, oldest first: the newest page,
+/// or the one before `seq` `before`.
+#[server(prefix = "/_sf", endpoint = "history")]
+pub async fn load_history(
+    conversation: ConversationId,
+    before: Option<i64>,
+) -> Result<MessagePage, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat
+        .history(&me, conversation, before, Some(HISTORY_PAGE))
+        .await?)
+}
+
+/// `POST /_sf/users`: people whose name starts with `query`, not the caller.
+#[server(prefix = "/_sf", endpoint = "users")]
+pub async fn find_users(query: String) -> Result<Vec<UserView>, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat.search_users(&me, &query, SUGGESTIONS).await?)
+}
+
+/// `POST /_sf/start`: the caller's conversation with `username`, created (and announced to
+/// both people's sockets) if it is new; `userNotFound` for a name nobody has.
+#[server(prefix = "/_sf", endpoint = "start")]
+pub async fn start_conversation(username: String) -> Result<ConversationView, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    let opened = chat
+        .open_conversation(&me, natter::Target::Name(username.trim().to_owned()))
+        .await?;
+    Ok(opened.conversation)
+}

@@ -1,0 +1,379 @@
+//! The tab's one WebSocket to `/ws` (same origin; the session cookie authenticates it), run
+//! by one task for as long as the person is signed in. It connects and sends `resume` with the
+//! newest `seq` the tab holds of each conversation: the server answers with the fresh
+//! conversation list, joins every room and replays whatever was missed, in order; then the
+//! task carries sends and read marks out and events in. When the connection
+//! drops it reconnects by itself after a backoff delay with jitter, straight away when the
+//! browser comes back online, and gives up only when the session has ended. Browser only.
+
+use std::collections::HashSet;
+use std::pin::Pin;
+
+use futures::channel::mpsc::{UnboundedReceiver, unbounded};
+use futures::future::poll_fn;
+use futures::{FutureExt, Sink, SinkExt, StreamExt, select};
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::{Message, State, WebSocketError};
+use gloo_timers::future::TimeoutFuture;
+use leptos::prelude::*;
+use natter::protocol::{ConversationId, Cursor, ErrorCode};
+
+use crate::account::Account;
+use crate::model::backoff::Backoff;
+use crate::model::requests::{Inbound, Purpose, Requests};
+use crate::server_fns::current_session;
+use crate::store::{ChatStore, ConnectionStatus, DROPPED, NO_ANSWER, OFFLINE, Outbound};
+
+/// How long a command may stay unanswered before the connection counts as dead.
+const ANSWER_LIMIT_MS: f64 = 10_000.0;
+/// How long opening a connection may take.
+const OPEN_LIMIT_MS: u32 = 10_000;
+/// How often an idle connection checks for overdue answers.
+const TICK_MS: u32 = 1_000;
+
+/// Starts the socket task for the signed-in tab; it stops when the current owner (the chat
+/// page) is cleaned up.
+pub fn start(store: ChatStore, account: Account) {
+    let (link, inbox) = unbounded();
+    store.attach(link.clone());
+    let network = |online: bool| {
+        let link = link.clone();
+        move |_| {
+            let _ = link.unbounded_send(Outbound::Network { online });
+        }
+    };
+    let online = window_event_listener(leptos::ev::online, network(true));
+    let offline = window_event_listener(leptos::ev::offline, network(false));
+    on_cleanup(move || {
+        online.remove();
+        offline.remove();
+        let _ = link.unbounded_send(Outbound::Stop);
+    });
+    leptos::task::spawn_local(run(store, account, inbox));
+}
+
+/// How one connection ended.
+enum Ended {
+    /// The person signed out.
+    Stop,
+    /// The browser went offline.
+    Offline,
+    /// The connection failed or dropped; `opened` if it had been established.
+    Dropped { opened: bool, suspect_session: bool },
+}
+
+async fn run(store: ChatStore, account: Account, mut inbox: UnboundedReceiver<Outbound>) {
+    let backoff = Backoff::default();
+    let mut failures = 0;
+    loop {
+        if !browser_online() {
+            store.status.try_set(ConnectionStatus::Offline);
+            if wait(&store, &mut inbox, None).await.is_none() {
+                return;
+            }
+            continue;
+        }
+        store.status.try_set(if failures == 0 {
+            ConnectionStatus::Connecting
+        } else {
+            ConnectionStatus::Reconnecting { attempt: failures }
+        });
+        match connection(&store, &mut inbox).await {
+            Ended::Stop => return,
+            Ended::Offline => {
+                failures = 0;
+                continue;
+            }
+            Ended::Dropped {
+                opened,
+                suspect_session,
+            } => {
+                failures = if opened { 1 } else { failures + 1 };
+                // A refused upgrade looks like any failed connection: ask whether the session
+                // is still valid before retrying forever.
+                if (suspect_session || !opened) && matches!(current_session().await, Ok(None)) {
+                    account.signed_out(Some(
+                        "Your session has ended. Sign in again to keep chatting.".to_owned(),
+                    ));
+                    return;
+                }
+            }
+        }
+        store
+            .status
+            .try_set(ConnectionStatus::Reconnecting { attempt: failures });
+        let delay = backoff.delay_ms(failures, js_sys::Math::random());
+        if wait(&store, &mut inbox, Some(delay)).await.is_none() {
+            return;
+        }
+    }
+}
+
+/// Waits while there is no connection: until `delay_ms` passes (if given), the browser comes
+/// back online, or the person asks to retry. Sends made meanwhile fail at once. `None` when
+/// the task must stop.
+async fn wait(
+    store: &ChatStore,
+    inbox: &mut UnboundedReceiver<Outbound>,
+    delay_ms: Option<u32>,
+) -> Option<()> {
+    let mut timer = match delay_ms {
+        Some(ms) => TimeoutFuture::new(ms).fuse(),
+        None => futures::future::Fuse::terminated(),
+    };
+    loop {
+        let request = select! {
+            () = timer => return Some(()),
+            request = inbox.next() => request,
+        };
+        match request? {
+            Outbound::Send {
+                conversation,
+                client_id,
+                ..
+            } => store.fail_send(conversation, &client_id, OFFLINE),
+            Outbound::Network { online: true } | Outbound::ReconnectNow => return Some(()),
+            Outbound::Network { online: false } => {
+                store.status.try_set(ConnectionStatus::Offline);
+            }
+            Outbound::Join(_) | Outbound::MarkRead { .. } => {}
+            Outbound::Stop => return None,
+        }
+    }
+}
+
+/// One step of a live connection.
+enum Step {
+    Frame(Option<Result<Message, WebSocketError>>),
+    Request(Option<Outbound>),
+    Tick,
+}
+
+/// Opens one connection and serves it until it ends.
+async fn connection(store: &ChatStore, inbox: &mut UnboundedReceiver<Outbound>) -> Ended {
+    let Some(url) = socket_url() else {
+        return Ended::Dropped {
+            opened: false,
+            suspect_session: false,
+        };
+    };
+    let Ok(mut socket) = WebSocket::open(&url) else {
+        return Ended::Dropped {
+            opened: false,
+            suspect_session: false,
+        };
+    };
+    match opened(store, &mut socket, inbox).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Ended::Dropped {
+                opened: false,
+                suspect_session: false,
+            };
+        }
+        Err(ended) => return ended,
+    }
+    store.status.try_set(ConnectionStatus::Connected);
+
+    let mut requests = Requests::default();
+    let mut joined: HashSet<ConversationId> = HashSet::new();
+    let cursors: Vec<Cursor> = store
+        .directory
+        .try_with_untracked(|d| d.ids())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| Cursor {
+            conv_id: id,
+            last_seq: store.last_seq(id),
+        })
+        .collect();
+    let ended = if socket
+        .send(Message::Text(requests.resume(cursors, now_ms())))
+        .await
+        .is_err()
+    {
+        Ended::Dropped {
+            opened: true,
+            suspect_session: false,
+        }
+    } else {
+        serve(store, &mut socket, inbox, &mut requests, &mut joined).await
+    };
+    for purpose in requests.abandon() {
+        if let Purpose::Send {
+            conversation,
+            client_id,
+        } = purpose
+        {
+            store.fail_send(conversation, &client_id, DROPPED);
+        }
+    }
+    ended
+}
+
+/// Waits for the socket to open. `Ok(false)` if it failed to; `Err` if the task must stop
+/// or the browser went offline meanwhile.
+async fn opened(
+    store: &ChatStore,
+    socket: &mut WebSocket,
+    inbox: &mut UnboundedReceiver<Outbound>,
+) -> Result<bool, Ended> {
+    let mut limit = TimeoutFuture::new(OPEN_LIMIT_MS).fuse();
+    loop {
+        let request = {
+            // `poll_ready` resolves once the socket is no longer connecting (open or failed).
+            let mut ready = poll_fn(|cx| Pin::new(&mut *socket).poll_ready(cx)).fuse();
+            select! {
+                _ = ready => None,
+                () = limit => return Ok(false),
+                request = inbox.next() => Some(request),
+            }
+        };
+        match request {
+            None => return Ok(matches!(socket.state(), State::Open)),
+            Some(None | Some(Outbound::Stop)) => return Err(Ended::Stop),
+            Some(Some(Outbound::Network { online: false })) => return Err(Ended::Offline),
+            Some(Some(Outbound::Send {
+                conversation,
+                client_id,
+                ..
+            })) => store.fail_send(conversation, &client_id, OFFLINE),
+            Some(Some(_)) => {}
+        }
+    }
+}
+
+/// Serves an open connection until it ends.
+async fn serve(
+    store: &ChatStore,
+    socket: &mut WebSocket,
+    inbox: &mut UnboundedReceiver<Outbound>,
+    requests: &mut Requests,
+    joined: &mut HashSet<ConversationId>,
+) -> Ended {
+    let dropped = |suspect_session| Ended::Dropped {
+        opened: true,
+        suspect_session,
+    };
+    let mut suspect_session = false;
+    loop {
+        let overdue = requests.overdue(now_ms(), ANSWER_LIMIT_MS);
+        if !overdue.is_empty() {
+            // No answer in time: the connection is dead even if the browser has not noticed.
+            for purpose in overdue {
+                if let Purpose::Send {
+                    conversation,
+                    client_id,
+                } = purpose
+                {
+                    store.fail_send(conversation, &client_id, NO_ANSWER);
+                }
+            }
+            return dropped(suspect_session);
+        }
+        let step = {
+            let mut tick = TimeoutFuture::new(TICK_MS).fuse();
+            select! {
+                frame = socket.next().fuse() => Step::Frame(frame),
+                request = inbox.next() => Step::Request(request),
+                () = tick => Step::Tick,
+            }
+        };
+        match step {
+            Step::Tick => {}
+            Step::Frame(None) => return dropped(suspect_session),
+            Step::Frame(Some(Err(WebSocketError::ConnectionClose(event)))) => {
+                // 1008: the server ended the session (expired or signed out elsewhere).
+                suspect_session |= event.code == 1008;
+            }
+            Step::Frame(Some(Err(_) | Ok(Message::Bytes(_)))) => {}
+            Step::Frame(Some(Ok(Message::Text(text)))) => match requests.receive(&text) {
+                Ok(Inbound::Conversation(conversation)) => {
+                    let id = conversation.id;
+                    store.apply(Inbound::Conversation(conversation));
+                    if !join(store, socket, requests, joined, id).await {
+                        return dropped(suspect_session);
+                    }
+                }
+                Ok(Inbound::Resumed(conversations)) => {
+                    joined.extend(conversations.iter().map(|c| c.id));
+                    store.apply(Inbound::Resumed(conversations));
+                    store.refresh_read_mark();
+                }
+                Ok(Inbound::ResumeFailed(error)) => {
+                    leptos::logging::warn!("natter socket: resume refused: {}", error.message);
+                    return dropped(suspect_session);
+                }
+                Ok(Inbound::Problem(error)) => {
+                    suspect_session |= matches!(
+                        error.code,
+                        ErrorCode::TokenExpired
+                            | ErrorCode::InvalidToken
+                            | ErrorCode::Unauthenticated
+                    );
+                    leptos::logging::warn!("natter socket: {}: {}", error.code, error.message);
+                }
+                Ok(inbound) => store.apply(inbound),
+                Err(detail) => leptos::logging::warn!("natter socket: unreadable frame: {detail}"),
+            },
+            Step::Request(None | Some(Outbound::Stop)) => return Ended::Stop,
+            Step::Request(Some(Outbound::Network { online: false })) => return Ended::Offline,
+            Step::Request(Some(Outbound::Network { online: true } | Outbound::ReconnectNow)) => {}
+            Step::Request(Some(Outbound::MarkRead { conversation, seq })) => {
+                let frame = requests.mark_read(conversation, seq, now_ms());
+                if socket.send(Message::Text(frame)).await.is_err() {
+                    return dropped(suspect_session);
+                }
+            }
+            Step::Request(Some(Outbound::Join(id))) => {
+                if !join(store, socket, requests, joined, id).await {
+                    return dropped(suspect_session);
+                }
+            }
+            Step::Request(Some(Outbound::Send {
+                conversation,
+                client_id,
+                text,
+            })) => {
+                let frame = requests.send(conversation, &client_id, &text, now_ms());
+                if socket.send(Message::Text(frame)).await.is_err() {
+                    return dropped(suspect_session);
+                }
+            }
+        }
+    }
+}
+
+/// Joins a room once per connection, replaying everything after the newest `seq` held.
+/// `false` if the socket could not take the frame.
+async fn join(
+    store: &ChatStore,
+    socket: &mut WebSocket,
+    requests: &mut Requests,
+    joined: &mut HashSet<ConversationId>,
+    id: ConversationId,
+) -> bool {
+    if !joined.insert(id) {
+        return true;
+    }
+    let frame = requests.join(id, store.last_seq(id), now_ms());
+    socket.send(Message::Text(frame)).await.is_ok()
+}
+
+/// `ws://host/ws` or `wss://host/ws`, from the page's own address.
+fn socket_url() -> Option<String> {
+    let location = window().location();
+    let scheme = match location.protocol().ok()?.as_str() {
+        "https:" => "wss",
+        _ => "ws",
+    };
+    Some(format!("{scheme}://{}/ws", location.host().ok()?))
+}
+
+fn browser_online() -> bool {
+    window().navigator().on_line()
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}

@@ -1,0 +1,356 @@
+//! The signed-in tab's live chat state as Leptos signals, shared by the views and the socket
+//! task: the conversation list, the timelines of opened conversations, the connection status,
+//! the reader's clock, and the channel to the socket. Views read signals and call the methods
+//! here; the socket task calls `apply` with what the server sent. The rules themselves live in
+//! `model`; this module only wires them to signals. Signals may already be disposed when the
+//! socket task touches them after sign-out, so the task's paths use the `try_` accessors.
+
+use std::collections::HashMap;
+
+use futures::channel::mpsc::UnboundedSender;
+use leptos::prelude::*;
+use natter::protocol::{ConversationId, ConversationView, ErrorView, MessagePage, UserId};
+
+use crate::error::AppError;
+
+use crate::model::clock::{Clock, preview};
+use crate::model::directory::Directory;
+use crate::model::requests::Inbound;
+use crate::model::timeline::Timeline;
+use crate::server_fns::Session;
+
+/// What the socket is doing, as the connection indicator shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionStatus {
+    /// First connection of the page.
+    Connecting,
+    Connected,
+    /// The connection dropped; the next attempt is `attempt` (1 for the first retry).
+    Reconnecting {
+        attempt: u32,
+    },
+    /// The browser says it has no network; waiting for it to come back.
+    Offline,
+}
+
+impl ConnectionStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Connecting => "Connecting…",
+            Self::Connected => "Connected",
+            Self::Reconnecting { .. } => "Reconnecting…",
+            Self::Offline => "Offline",
+        }
+    }
+
+    /// A stable name for styling and tests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+            Self::Reconnecting { .. } => "reconnecting",
+            Self::Offline => "offline",
+        }
+    }
+}
+
+/// A request to the socket task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outbound {
+    Send {
+        conversation: ConversationId,
+        client_id: String,
+        text: String,
+    },
+    /// Join a room (if this connection has not), replaying what the tab has not seen.
+    Join(ConversationId),
+    /// Move the person's read mark of a conversation to `seq`.
+    MarkRead {
+        conversation: ConversationId,
+        seq: i64,
+    },
+    /// The browser's `online` / `offline` events.
+    Network { online: bool },
+    /// Skip the rest of the backoff delay.
+    ReconnectNow,
+    /// The person signed out: close and stop.
+    Stop,
+}
+
+/// Why sends fail without a server answer.
+pub const OFFLINE: &str = "Not sent: you are offline.";
+pub const DROPPED: &str = "Not sent: the connection dropped before the server confirmed it.";
+pub const NO_ANSWER: &str = "Not sent: the server did not answer.";
+
+#[derive(Clone, Copy)]
+pub struct ChatStore {
+    pub me: UserId,
+    pub max_chars: usize,
+    pub directory: RwSignal<Directory>,
+    pub timelines: RwSignal<HashMap<ConversationId, Timeline>>,
+    /// Why a conversation's history could not be loaded (not a member, gone…).
+    pub failures: RwSignal<HashMap<ConversationId, String>>,
+    pub status: RwSignal<ConnectionStatus>,
+    pub clock: RwSignal<Clock>,
+    /// The latest incoming message, read out by screen readers.
+    pub announcement: RwSignal<String>,
+    /// The conversation shown, from the URL.
+    pub open: Memo<Option<ConversationId>>,
+    link: StoredValue<Option<UnboundedSender<Outbound>>>,
+    /// The read mark last asked for, per conversation, so each is sent once.
+    marks: StoredValue<HashMap<ConversationId, i64>>,
+}
+
+impl ChatStore {
+    /// The store of a signed-in page, with the conversations and (if the server loaded it)
+    /// the open conversation's newest page.
+    pub fn new(
+        session: &Session,
+        conversations: Vec<ConversationView>,
+        history: Option<(ConversationId, Result<MessagePage, ErrorView>)>,
+        open: Memo<Option<ConversationId>>,
+    ) -> Self {
+        let mut timelines = HashMap::new();
+        let mut failures = HashMap::new();
+        match history {
+            Some((id, Ok(page))) => {
+                let mut timeline = Timeline::default();
+                timeline.absorb_latest(page);
+                timelines.insert(id, timeline);
+            }
+            Some((id, Err(error))) => {
+                failures.insert(id, AppError::Refused(error).message());
+            }
+            None => {}
+        }
+        Self {
+            me: session.user.id,
+            max_chars: session.max_message_chars,
+            directory: RwSignal::new(Directory::new(session.user.id, conversations)),
+            timelines: RwSignal::new(timelines),
+            failures: RwSignal::new(failures),
+            status: RwSignal::new(ConnectionStatus::Connecting),
+            clock: RwSignal::new(Clock::default()),
+            announcement: RwSignal::new(String::new()),
+            open,
+            link: StoredValue::new(None),
+            marks: StoredValue::new(HashMap::new()),
+        }
+    }
+
+    pub fn expect() -> Self {
+        expect_context::<Self>()
+    }
+
+    /// Hands the store the channel to its socket task.
+    pub fn attach(&self, link: UnboundedSender<Outbound>) {
+        self.link.set_value(Some(link));
+    }
+
+    fn dispatch(&self, request: Outbound) -> bool {
+        self.link
+            .try_with_value(|link| {
+                link.as_ref()
+                    .is_some_and(|l| l.unbounded_send(request).is_ok())
+            })
+            .unwrap_or(false)
+    }
+
+    pub fn reconnect_now(&self) {
+        self.dispatch(Outbound::ReconnectNow);
+    }
+
+    /// The newest `seq` this tab holds for a conversation: where a replay should start.
+    pub fn last_seq(&self, id: ConversationId) -> i64 {
+        let listed = self
+            .directory
+            .try_with_untracked(|d| d.last_seq(id))
+            .unwrap_or(0);
+        let held = self
+            .timelines
+            .try_with_untracked(|t| t.get(&id).map_or(0, Timeline::newest_seq))
+            .unwrap_or(0);
+        listed.max(held)
+    }
+
+    /// Starts keeping a conversation's timeline, before its history is fetched, so that no
+    /// live message arriving meanwhile is lost. Untracked: nothing shows a timeline before it
+    /// exists, and this runs while a page is being built.
+    pub fn ensure_timeline(&self, id: ConversationId) {
+        if !self.timelines.with_untracked(|t| t.contains_key(&id)) {
+            self.timelines.update_untracked(|t| {
+                t.entry(id).or_default();
+            });
+        }
+    }
+
+    /// Takes in the newest page of a conversation, fetched by the browser.
+    pub fn absorb_latest(&self, id: ConversationId, page: MessagePage) {
+        self.failures.update(|f| {
+            f.remove(&id);
+        });
+        self.timelines
+            .update(|t| t.entry(id).or_default().absorb_latest(page));
+    }
+
+    /// Records why a conversation's history could not be loaded.
+    pub fn history_failed(&self, id: ConversationId, error: &AppError) {
+        self.failures.update(|f| {
+            f.insert(id, error.message());
+        });
+    }
+
+    pub fn absorb_older(&self, id: ConversationId, page: MessagePage) {
+        self.timelines
+            .update(|t| t.entry(id).or_default().absorb_older(page));
+    }
+
+    /// A conversation this person started or was added to.
+    pub fn add_conversation(&self, conversation: ConversationView) {
+        let id = conversation.id;
+        self.directory.update(|d| {
+            d.upsert(conversation);
+        });
+        self.dispatch(Outbound::Join(id));
+    }
+
+    /// The person sees the conversation up to `seq`: nothing in it is unread, and the server
+    /// moves their read mark (so other tabs and the partner know) unless it was already asked.
+    pub fn mark_read(&self, id: ConversationId, seq: i64) {
+        if self
+            .directory
+            .try_with_untracked(|d| d.get(id).is_some_and(|e| e.unread > 0))
+            .unwrap_or(false)
+        {
+            self.directory.try_update(|d| d.mark_read(id));
+        }
+        let asked = self
+            .marks
+            .try_with_value(|m| m.get(&id).copied())
+            .flatten()
+            .unwrap_or(0);
+        if seq > asked
+            && self.status.try_get_untracked() == Some(ConnectionStatus::Connected)
+            && self.dispatch(Outbound::MarkRead {
+                conversation: id,
+                seq,
+            })
+        {
+            self.marks.try_update_value(|m| {
+                m.insert(id, seq);
+            });
+        }
+    }
+
+    /// After a reconnect the server's read marks are the truth again: ask anew for the open
+    /// conversation.
+    pub fn refresh_read_mark(&self) {
+        self.marks.try_update_value(HashMap::clear);
+        if let Some(id) = self.open.try_get_untracked().flatten() {
+            self.mark_read(id, self.last_seq(id));
+        }
+    }
+
+    /// Sends a checked draft: shown at once as pending, confirmed when the server acknowledges
+    /// it, failed at once when there is no connection.
+    pub fn send(&self, conversation: ConversationId, text: String) {
+        let client_id = uuid::Uuid::new_v4().to_string();
+        self.timelines.update(|t| {
+            t.entry(conversation)
+                .or_default()
+                .queue(client_id.clone(), text.clone())
+        });
+        self.transmit(conversation, client_id, text);
+    }
+
+    /// Sends a failed message again under its client message id: the server stores it at
+    /// most once, however many times it is retried.
+    pub fn retry(&self, conversation: ConversationId, client_id: String) {
+        let text = self.timelines.try_update(|t| {
+            t.get_mut(&conversation)
+                .and_then(|timeline| timeline.retry(&client_id))
+        });
+        if let Some(Some(text)) = text {
+            self.transmit(conversation, client_id, text);
+        }
+    }
+
+    fn transmit(&self, conversation: ConversationId, client_id: String, text: String) {
+        let connected = self.status.get_untracked() == ConnectionStatus::Connected;
+        if !connected
+            || !self.dispatch(Outbound::Send {
+                conversation,
+                client_id: client_id.clone(),
+                text,
+            })
+        {
+            self.fail_send(conversation, &client_id, OFFLINE);
+        }
+    }
+
+    pub fn fail_send(&self, conversation: ConversationId, client_id: &str, reason: &str) {
+        self.timelines.try_update(|t| {
+            if let Some(timeline) = t.get_mut(&conversation) {
+                timeline.fail(client_id, reason);
+            }
+        });
+    }
+
+    /// Takes in what the server sent.
+    pub fn apply(&self, inbound: Inbound) {
+        match inbound {
+            Inbound::Message(message) => {
+                let id = message.conv_id;
+                self.timelines.try_update(|t| {
+                    if let Some(timeline) = t.get_mut(&id) {
+                        timeline.insert(message.clone());
+                    }
+                });
+                let open = self.open.try_get_untracked().flatten();
+                let fresh = self
+                    .directory
+                    .try_update(|d| d.record(&message, open))
+                    .unwrap_or(false);
+                if fresh && message.sender_id != self.me {
+                    let line = if open == Some(id) {
+                        format!(
+                            "{}: {}",
+                            message.sender_name,
+                            preview(&message.message, 200)
+                        )
+                    } else {
+                        format!("New message from {}", message.sender_name)
+                    };
+                    self.announcement.try_set(line);
+                }
+            }
+            Inbound::Conversation(conversation) => {
+                self.directory.try_update(|d| d.upsert(conversation));
+            }
+            Inbound::Resumed(conversations) => {
+                let open = self.open.try_get_untracked().flatten();
+                self.directory.try_update(|d| d.merge(conversations, open));
+            }
+            Inbound::Read {
+                conversation,
+                user,
+                seq,
+            } => {
+                self.directory
+                    .try_update(|d| d.read(conversation, user, seq));
+            }
+            Inbound::SendFailed {
+                conversation,
+                client_id,
+                error,
+            } => {
+                let reason = format!("Not sent: {}.", error.message.trim_end_matches('.'));
+                self.fail_send(conversation, &client_id, &reason);
+            }
+            Inbound::ResumeFailed(_)
+            | Inbound::Refused(_)
+            | Inbound::Problem(_)
+            | Inbound::Nothing => {}
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import { test, expect } from "@playwright/test";
+import { DESKTOP, PASSWORD, PHONE, hydrated, shot, signUpPerson, uniqueName } from "./support";
+
+// Signing up, out and in; refused credentials keep the form as typed and say why inline.
+
+test("sign up, sign out, and a wrong password is refused inline without losing the form", async ({ browser }) => {
+  const alice = await signUpPerson(browser, "alice");
+  const page = alice.page;
+
+  // A reload is still signed in, and the server already rendered the chat (no sign-in flash).
+  const html = await (await page.request.get("/")).text();
+  expect(html).toContain('data-testid="chat"');
+  expect(html).not.toContain('data-testid="app-shell"');
+  await page.reload();
+  await expect(page.getByTestId("me")).toHaveText(alice.name);
+
+  await page.getByTestId("sign-out").click();
+  await expect(page.getByTestId("auth-heading")).toHaveText("Welcome back");
+  // The session is over on the server too: a fresh load shows the landing page.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("app-shell")).toBeVisible();
+
+  const form = page.locator("#panel-sign-in");
+  await form.getByLabel("Username").fill(alice.name);
+  await form.getByLabel("Password").fill("not the password");
+  await form.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("sign-in-error")).toHaveText("Wrong username or password");
+  await expect(form.getByLabel("Username")).toHaveValue(alice.name);
+  await expect(form.getByLabel("Password")).toHaveValue("not the password");
+  await expect(form.getByLabel("Password")).toHaveAttribute("aria-invalid", "true");
+  await shot(page, "sign-in-error-desktop");
+  await page.setViewportSize(PHONE);
+  await shot(page, "sign-in-error-phone");
+  await page.setViewportSize(DESKTOP);
+
+  await form.getByLabel("Password").fill(PASSWORD);
+  await form.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("me")).toHaveText(alice.name);
+  expect(alice.errors).toEqual([]);
+  await alice.context.close();
+});
+
+test("a taken name or a name against the rules is refused inline when signing up", async ({ browser }) => {
+  const bob = await signUpPerson(browser, "bob");
+  await bob.context.close();
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto("/");
+  await hydrated(page);
+  await page.getByRole("tab", { name: "Create account" }).click();
+  const form = page.locator("#panel-sign-up");
+  await form.getByLabel("Username").fill(bob.name);
+  await form.getByLabel("Password").fill(PASSWORD);
+  await form.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("sign-up-error")).toContainText("is taken");
+  await expect(form.getByLabel("Username")).toHaveValue(bob.name);
+  await expect(form.getByLabel("Username")).toHaveAttribute("aria-invalid", "true");
+
+  // A name the core refuses: its rule is shown.
+  await form.getByLabel("Username").fill("no spaces allowed");
+  await form.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("sign-up-error")).toContainText("Invalid username");
+  await context.close();
+});
+
+test("the sign-in form works before the WASM has loaded", async ({ browser }) => {
+  const name = uniqueName("early");
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/");
+  // Without scripts the tabs cannot switch, so create the account through the API first.
+  const response = await context.request.post("/api/auth/register", {
+    data: { username: name, password: PASSWORD },
+  });
+  expect(response.ok()).toBeTruthy();
+  await context.clearCookies();
+  await page.goto("/");
+  const form = page.locator("#panel-sign-in");
+  await form.getByLabel("Username").fill(name);
+  await form.getByLabel("Password").fill(PASSWORD);
+  await form.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("me")).toHaveText(name);
+  await context.close();
+});

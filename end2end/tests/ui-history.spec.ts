@@ -1,0 +1,68 @@
+import { test, expect, APIRequestContext } from "@playwright/test";
+import { DESKTOP, apiSignUp, connected, hydrated, pageErrors } from "./support";
+
+// A long conversation: the newest page shows first (newest at the bottom), older pages load
+// when scrolling up; and the composer refuses an over-long message with a visible reason,
+// keeping the draft.
+
+/** Posts through the REST API, waiting out the per-user send quota when it answers 429. */
+async function post(request: APIRequestContext, conversation: number, message: string) {
+  for (;;) {
+    const response = await request.post(`/api/conversations/${conversation}/messages`, { data: { message } });
+    if (response.status() !== 429) {
+      expect(response.ok(), await response.text()).toBeTruthy();
+      return;
+    }
+    const wait = Number(response.headers()["retry-after"] ?? "1");
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+  }
+}
+
+test("older messages load when scrolling up, and an over-long draft is refused with a reason", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  await apiSignUp(context, "carol");
+  const other = await browser.newContext();
+  const dave = await apiSignUp(other, "dave");
+  const created = await context.request.post("/api/conversations", { data: { username: dave.name } });
+  expect(created.ok(), await created.text()).toBeTruthy();
+  const conversation: number = (await created.json()).id;
+  for (let i = 1; i <= 60; i++) {
+    await post(context.request, conversation, `message ${i}`);
+  }
+
+  const page = await context.newPage();
+  const errors = pageErrors(page);
+  await page.goto(`/c/${conversation}`);
+  await hydrated(page);
+  const texts = page.getByTestId("message-text");
+  await expect(texts).toHaveCount(50);
+  await expect(texts.first()).toHaveText("message 11");
+  await expect(texts.last()).toHaveText("message 60");
+  await expect(texts.last()).toBeInViewport();
+
+  // Scrolling to the top fetches the older page; what was on screen stays put.
+  await page.getByTestId("scroller").evaluate((el) => el.scrollTo({ top: -el.scrollHeight }));
+  await expect(texts).toHaveCount(60);
+  await expect(texts.first()).toHaveText("message 1");
+  await expect(page.getByTestId("history-start")).toBeVisible();
+
+  await connected(page);
+  const composer = page.getByTestId("composer");
+  const tooLong = "x".repeat(4001);
+  await composer.fill(tooLong);
+  await expect(page.getByTestId("composer-status")).toHaveText(
+    "Too long to send: 4001 characters, the limit is 4000. Remove 1 to send it.",
+  );
+  await expect(composer).toHaveAttribute("aria-invalid", "true");
+  await composer.press("Enter");
+  await expect(texts).toHaveCount(60);
+  await expect(composer).toHaveValue(tooLong);
+  // Fixing the draft sends it.
+  await composer.press("Backspace");
+  await composer.press("Enter");
+  await expect(page.getByTestId("message").last()).toHaveAttribute("data-state", "sent");
+  await expect(texts).toHaveCount(61);
+  expect(errors).toEqual([]);
+  await context.close();
+  await other.close();
+});

@@ -60,10 +60,15 @@ test("two people start a conversation and talk live; history survives a reload",
   await expect(mine).toHaveAttribute("data-state", "sent");
   await expect(bobsItem).toContainText("Hello Bob!");
   await expect(bobsItem.getByTestId("unread")).toContainText("1");
+  await expect(bob.page).toHaveTitle("(1) natter");
+  await expect(mine.getByTestId("receipt")).toHaveText("Sent");
 
   await open(bob, alice.name);
   await expect(texts(bob.page)).toHaveText(["Hello Bob!"]);
   await expect(bobsItem.getByTestId("unread")).toHaveCount(0);
+  await expect(bob.page).toHaveTitle("natter");
+  // Bob has read it, and Alice sees that.
+  await expect(mine.getByTestId("receipt")).toHaveText("Seen");
   await send(bob.page, "Hi Alice, how are you?");
   await expect(texts(alice.page)).toHaveText(["Hello Bob!", "Hi Alice, how are you?"]);
 
@@ -103,6 +108,9 @@ test("two people start a conversation and talk live; history survives a reload",
 
   // Screenshots: the list and the open conversation, desktop and phone.
   await shot(bob.page, "conversation-desktop");
+  await bob.page.emulateMedia({ colorScheme: "dark" });
+  await shot(bob.page, "conversation-dark-desktop");
+  await bob.page.emulateMedia({ colorScheme: "light" });
   await bob.page.setViewportSize(PHONE);
   await shot(bob.page, "conversation-phone");
   await bob.page.getByTestId("back").click();

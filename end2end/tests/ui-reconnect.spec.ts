@@ -26,11 +26,15 @@ async function send(page: Page, text: string) {
   await composer.press("Enter");
 }
 
-/** Alice starts a conversation with Bob by typing his full name; both open it. */
+/** Alice starts a conversation with Bob from the keyboard (name, pick the suggestion with the
+ * arrow key, Enter); both open it. */
 async function converse(alice: Person, bob: Person) {
   const start = alice.page.getByLabel("Start a conversation");
   await start.fill(bob.name);
-  await start.press("Enter");
+  await expect(alice.page.getByTestId("suggestion")).toHaveText([bob.name]);
+  await start.press("ArrowDown");
+  await expect(alice.page.getByTestId("suggestion")).toBeFocused();
+  await alice.page.keyboard.press("Enter");
   await expect(alice.page.getByTestId("conversation-title")).toHaveText(bob.name);
   await bob.page.getByTestId("conversation-item").filter({ hasText: alice.name }).click();
   await expect(bob.page.getByTestId("conversation-title")).toHaveText(alice.name);

@@ -84,6 +84,11 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
         let clock = clock.get();
         with_days(rows, |at| clock.local_date(at))
     });
+    let partner_read = Memo::new(move |_| {
+        store
+            .directory
+            .with(|d| d.get(id).map_or(0, |e| e.partner_read))
+    });
     let has_older = Memo::new(move |_| {
         store
             .timelines
@@ -174,7 +179,7 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
                     <For
                         each=move || items.get()
                         key=Item::key
-                        children=move |item| view! { <MessageItem id item /> }
+                        children=move |item| view! { <MessageItem id item partner_read /> }
                     />
                 </ol>
             </div>
@@ -184,7 +189,7 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
 }
 
 #[component]
-fn MessageItem(id: ConversationId, item: Item) -> impl IntoView {
+fn MessageItem(id: ConversationId, item: Item, partner_read: Memo<i64>) -> impl IntoView {
     let store = ChatStore::expect();
     let clock = store.clock;
     match item {
@@ -194,17 +199,20 @@ fn MessageItem(id: ConversationId, item: Item) -> impl IntoView {
             </li>
         }
         .into_any(),
-        Item::Row(Row::Stored(message)) => view! { <StoredMessage message /> }.into_any(),
+        Item::Row(Row::Stored(message)) => {
+            view! { <StoredMessage message partner_read /> }.into_any()
+        }
         Item::Row(Row::Outgoing(outgoing)) => view! { <OutgoingMessage id outgoing /> }.into_any(),
     }
 }
 
 #[component]
-fn StoredMessage(message: MessageView) -> impl IntoView {
+fn StoredMessage(message: MessageView, partner_read: Memo<i64>) -> impl IntoView {
     let store = ChatStore::expect();
     let clock = store.clock;
     let mine = message.sender_id == store.me;
     let at = message.created_at;
+    let seq = message.seq;
     let sender = if mine {
         "You".to_owned()
     } else {
@@ -228,7 +236,14 @@ fn StoredMessage(message: MessageView) -> impl IntoView {
                 <time datetime=iso(at) title=move || clock.get().full(at)>
                     {move || clock.get().time_of_day(at)}
                 </time>
-                {mine.then(|| view! { <span class="state">" · Sent"</span> })}
+                {mine
+                    .then(|| {
+                        view! {
+                            <span class="state" data-testid="receipt">
+                                {move || if partner_read.get() >= seq { "Seen" } else { "Sent" }}
+                            </span>
+                        }
+                    })}
             </div>
         </li>
     }
@@ -297,6 +312,10 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
                 store.send(id, body.to_owned());
                 draft.set(String::new());
                 attempted.set(None);
+                // Show what was just sent, even when reading further up.
+                if let Ok(Some(scroller)) = document().query_selector(".scroller") {
+                    scroller.set_scroll_top(0);
+                }
             }
             Err(problem) => attempted.set(Some(problem)),
         }
@@ -304,6 +323,18 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
             let _ = el.focus();
         }
     };
+    // Opening a conversation on a wide screen puts the cursor in the composer (on a phone that
+    // would cover the messages with the keyboard).
+    Effect::new(move |_| {
+        let wide = window()
+            .inner_width()
+            .ok()
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w > 720.0);
+        if wide && let Some(el) = input.get() {
+            let _ = el.focus();
+        }
+    });
     let status = move || match problem() {
         Some(problem) => Some(problem.to_string()),
         None if draft::near_limit(length.get(), max) => {

@@ -93,6 +93,14 @@ pub fn NewConversation() -> impl IntoView {
                     aria-invalid=move || error.with(Option::is_some).to_string()
                     prop:value=move || name.get()
                     on:input=on_input
+                    on:keydown=move |ev| match ev.key().as_str() {
+                        "ArrowDown" => {
+                            ev.prevent_default();
+                            focus_suggestion(Step::First);
+                        }
+                        "Escape" => suggestions.set(Vec::new()),
+                        _ => {}
+                    }
                 />
                 <button type="submit" class="primary" disabled=move || start.pending().get()>
                     "Start"
@@ -114,6 +122,18 @@ pub fn NewConversation() -> impl IntoView {
                                 <button
                                     type="button"
                                     data-testid="suggestion"
+                                    on:keydown=move |ev| match ev.key().as_str() {
+                                        "ArrowDown" => {
+                                            ev.prevent_default();
+                                            focus_suggestion(Step::Next);
+                                        }
+                                        "ArrowUp" => {
+                                            ev.prevent_default();
+                                            focus_suggestion(Step::Previous);
+                                        }
+                                        "Escape" => suggestions.set(Vec::new()),
+                                        _ => {}
+                                    }
                                     on:click=move |_| {
                                         name.set(username.clone());
                                         start.dispatch(username.clone());
@@ -226,4 +246,40 @@ fn hue(name: &str) -> u32 {
     name.bytes()
         .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
         % 7
+}
+
+/// Where the arrow keys move the focus in the suggestions.
+#[derive(Clone, Copy)]
+enum Step {
+    First,
+    Next,
+    Previous,
+}
+
+/// Moves the focus among the suggestion buttons; up from the first one goes back to the input.
+fn focus_suggestion(step: Step) {
+    use leptos::wasm_bindgen::JsCast;
+    let document = document();
+    let sibling = |forward: bool| {
+        let item = document.active_element()?.parent_element()?;
+        let next = if forward {
+            item.next_element_sibling()
+        } else {
+            item.previous_element_sibling()
+        };
+        next?.first_element_child()
+    };
+    let target = match step {
+        Step::First => document
+            .query_selector("#user-suggestions button")
+            .ok()
+            .flatten(),
+        Step::Next => sibling(true),
+        Step::Previous => {
+            sibling(false).or_else(|| document.get_element_by_id("new-conversation-name"))
+        }
+    };
+    if let Some(element) = target.and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+        let _ = element.focus();
+    }
 }

@@ -4,6 +4,7 @@
 //! This page owns the chat store and, in the browser, starts the socket and the clock.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_location, use_navigate};
 use natter::protocol::{ConversationId, ConversationView, ErrorView, MessagePage};
@@ -95,9 +96,19 @@ fn Chat(
             .and_then(Result::err)
             .map(|e| e.message())
     };
+    let unread = Memo::new(move |_| {
+        store
+            .directory
+            .with(|d| d.entries().iter().map(|e| e.unread).sum::<u32>())
+    });
+    let title = move || match unread.get() {
+        0 => "natter".to_owned(),
+        n => format!("({n}) natter"),
+    };
     let name = session.user.username.clone();
 
     view! {
+        <Title text=title />
         <div
             class="app"
             data-testid="chat"

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { DESKTOP, PASSWORD, PHONE, hydrated, shot, signUpPerson, uniqueName } from "./support";
+import { DESKTOP, PASSWORD, PHONE, connected, hydrated, shot, signUpPerson, uniqueName } from "./support";
 
 // Signing up, out and in; refused credentials keep the form as typed and say why inline.
 
@@ -83,4 +83,23 @@ test("the sign-in form works before the WASM has loaded", async ({ browser }) =>
   await form.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByTestId("me")).toHaveText(name);
   await context.close();
+});
+
+test("signing out in one tab ends the session in the others, which say so", async ({ browser }) => {
+  const alice = await signUpPerson(browser, "alice");
+  const other = await alice.context.newPage();
+  await other.goto("/");
+  await connected(other);
+  await alice.page.getByTestId("sign-out").click();
+  await expect(alice.page.getByTestId("auth-heading")).toHaveText("Welcome back");
+  // The other tab finds out the next time its socket connects (here: after a network blip).
+  await alice.context.setOffline(true);
+  await expect(other.getByTestId("connection-status")).toHaveAttribute("data-state", "offline");
+  await alice.context.setOffline(false);
+  await expect(other.getByTestId("auth-notice")).toHaveText(
+    "Your session has ended. Sign in again to keep chatting.",
+  );
+  await expect(other.locator("#panel-sign-in").getByLabel("Username")).toBeVisible();
+  expect(alice.errors).toEqual([]);
+  await alice.context.close();
 });

@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { DESKTOP, PHONE, Person, connected, shot, signUpPerson } from "./support";
+import { DESKTOP, PHONE, Person, connected, pageErrors, shot, signUpPerson } from "./support";
 
 // Two people in two browser contexts: a conversation started by name appears on the other
 // side without a reload, messages go both ways live, history survives a reload, and message
@@ -69,8 +69,14 @@ test("two people start a conversation and talk live; history survives a reload",
   await expect(bob.page).toHaveTitle("natter");
   // Bob has read it, and Alice sees that.
   await expect(mine.getByTestId("receipt")).toHaveText("Seen");
+  // A second window of Alice's gets everything live too, her own sends from the first included.
+  const aliceAgain = await alice.context.newPage();
+  const aliceAgainErrors = pageErrors(aliceAgain);
+  await aliceAgain.goto(alice.page.url());
+  await connected(aliceAgain);
   await send(bob.page, "Hi Alice, how are you?");
   await expect(texts(alice.page)).toHaveText(["Hello Bob!", "Hi Alice, how are you?"]);
+  await expect(texts(aliceAgain)).toHaveText(["Hello Bob!", "Hi Alice, how are you?"]);
 
   // Shift+Enter is a new line, Enter sends.
   const composer = alice.page.getByTestId("composer");
@@ -79,6 +85,9 @@ test("two people start a conversation and talk live; history survives a reload",
   await composer.pressSequentially("line two");
   await composer.press("Enter");
   await expect(texts(bob.page).last()).toHaveText("line one\nline two");
+  await expect(texts(aliceAgain).last()).toHaveText("line one\nline two");
+  await aliceAgain.close();
+  expect(aliceAgainErrors).toEqual([]);
   await expect(composer).toHaveValue("");
 
   // Markup is shown as text and runs nothing, on both sides.

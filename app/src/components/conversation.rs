@@ -31,10 +31,10 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
             .with(|t| t.get(&id).is_some_and(Timeline::is_loaded))
     });
     let failure = Memo::new(move |_| store.failures.with(|f| f.get(&id).cloned()));
-    // The server loaded the conversation in the address with the page; one opened later is
-    // fetched by the browser (effects run only there).
+    // The server loaded the conversation in the address with the page; one opened later (or
+    // one that failed to load before) is fetched by the browser (effects run only there).
     Effect::new(move |_| {
-        if !loaded.get_untracked() && failure.get_untracked().is_none() {
+        if !loaded.get_untracked() {
             leptos::task::spawn_local(async move {
                 match load_history(id, None).await {
                     Ok(page) => store.absorb_latest(id, page),

@@ -53,9 +53,15 @@ pub fn ChatPage(session: Session) -> impl IntoView {
             <main class="page-error" role="alert">
                 <h1>"natter"</h1>
                 <p>{error.message()}</p>
-                <p>
-                    <a href="/">"Try again"</a>
-                </p>
+                <button
+                    type="button"
+                    class="primary"
+                    on:click=|_| {
+                        let _ = window().location().reload();
+                    }
+                >
+                    "Try again"
+                </button>
             </main>
         }
         .into_any(),
@@ -167,7 +173,11 @@ fn start_clock(store: ChatStore) {
     store.clock.set(read());
     if let Ok(handle) = set_interval_with_handle(
         move || {
-            store.clock.try_set(read());
+            // Labels change with the date (or a zone change), not with every minute.
+            let clock = read();
+            if store.clock.try_get_untracked() != Some(clock) {
+                store.clock.try_set(clock);
+            }
         },
         std::time::Duration::from_secs(60),
     ) {

@@ -66,13 +66,52 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// A refusal answers the server function's request with the status the REST API gives the
+/// same error (401 wrong password, 409 taken name…), so a refused sign-in is not logged as a
+/// server failure (500, server_fn's default).
 #[cfg(feature = "ssr")]
 impl From<natter::ChatError> for AppError {
     fn from(error: natter::ChatError) -> Self {
         if error.is_internal() {
             tracing::error!(error = ?error, "server function failed");
         }
-        Self::Refused(ErrorView::from(&error))
+        let view = ErrorView::from(&error);
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http_status(view.code));
+        }
+        Self::Refused(view)
+    }
+}
+
+/// The HTTP status of an error code, as the REST API answers it. No `_ =>`: a new code must
+/// be decided here.
+#[cfg(feature = "ssr")]
+fn http_status(code: ErrorCode) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    match code {
+        ErrorCode::Unauthenticated
+        | ErrorCode::InvalidToken
+        | ErrorCode::TokenExpired
+        | ErrorCode::WrongCredentials => StatusCode::UNAUTHORIZED,
+        ErrorCode::NotMember | ErrorCode::SpoofedUser => StatusCode::FORBIDDEN,
+        ErrorCode::UserNotFound | ErrorCode::ConversationNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::UsernameTaken
+        | ErrorCode::ClientIdReused
+        | ErrorCode::AlreadyJoined
+        | ErrorCode::NotJoined => StatusCode::CONFLICT,
+        ErrorCode::MessageTooLong | ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::InvalidUsername
+        | ErrorCode::InvalidPassword
+        | ErrorCode::CannotMessageSelf
+        | ErrorCode::EmptyMessage
+        | ErrorCode::InvalidClientId
+        | ErrorCode::InvalidPayload => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidQuery
+        | ErrorCode::MalformedFrame
+        | ErrorCode::UnknownEvent
+        | ErrorCode::BinaryFrame => StatusCode::BAD_REQUEST,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -24,7 +24,10 @@ test("sign up, sign out, and a wrong password is refused inline without losing t
   const form = page.locator("#panel-sign-in");
   await form.getByLabel("Username").fill(alice.name);
   await form.getByLabel("Password").fill("not the password");
+  const refused = page.waitForResponse((r) => r.url().endsWith("/_sf/sign_in"));
   await form.getByRole("button", { name: "Sign in" }).click();
+  // Refused like the REST API refuses it: 401, not a server failure.
+  expect((await refused).status()).toBe(401);
   await expect(page.getByTestId("sign-in-error")).toHaveText("Wrong username or password");
   await expect(form.getByLabel("Username")).toHaveValue(alice.name);
   await expect(form.getByLabel("Password")).toHaveValue("not the password");
@@ -53,7 +56,9 @@ test("a taken name or a name against the rules is refused inline when signing up
   const form = page.locator("#panel-sign-up");
   await form.getByLabel("Username").fill(bob.name);
   await form.getByLabel("Password").fill(PASSWORD);
+  const refused = page.waitForResponse((r) => r.url().endsWith("/_sf/sign_up"));
   await form.getByRole("button", { name: "Create account" }).click();
+  expect((await refused).status()).toBe(409);
   await expect(page.getByTestId("sign-up-error")).toContainText("is taken");
   await expect(form.getByLabel("Username")).toHaveValue(bob.name);
   await expect(form.getByLabel("Username")).toHaveAttribute("aria-invalid", "true");

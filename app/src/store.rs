@@ -96,6 +96,8 @@ pub struct ChatStore {
     pub announcement: RwSignal<String>,
     /// The conversation shown, from the URL.
     pub open: Memo<Option<ConversationId>>,
+    /// Whether the tab is in view: messages arriving in a hidden tab stay unread.
+    pub visible: RwSignal<bool>,
     link: StoredValue<Option<UnboundedSender<Outbound>>>,
     /// The read mark last asked for, per conversation, so each is sent once.
     marks: StoredValue<HashMap<ConversationId, i64>>,
@@ -133,6 +135,7 @@ impl ChatStore {
             clock: RwSignal::new(Clock::default()),
             announcement: RwSignal::new(String::new()),
             open,
+            visible: RwSignal::new(true),
             link: StoredValue::new(None),
             marks: StoredValue::new(HashMap::new()),
         }
@@ -242,11 +245,17 @@ impl ChatStore {
         }
     }
 
-    /// After a reconnect the server's read marks are the truth again: ask anew for the open
-    /// conversation.
+    /// The conversation the person is reading: the open one, while the tab is in view.
+    fn reading(&self) -> Option<ConversationId> {
+        let visible = self.visible.try_get_untracked().unwrap_or(false);
+        self.open.try_get_untracked().flatten().filter(|_| visible)
+    }
+
+    /// After a reconnect the server's read marks are the truth again: ask anew for the
+    /// conversation being read.
     pub fn refresh_read_mark(&self) {
         self.marks.try_update_value(HashMap::clear);
-        if let Some(id) = self.open.try_get_untracked().flatten() {
+        if let Some(id) = self.reading() {
             self.mark_read(id, self.last_seq(id));
         }
     }
@@ -306,13 +315,13 @@ impl ChatStore {
                         timeline.insert(message.clone());
                     }
                 });
-                let open = self.open.try_get_untracked().flatten();
+                let reading = self.reading();
                 let fresh = self
                     .directory
-                    .try_update(|d| d.record(&message, open))
+                    .try_update(|d| d.record(&message, reading))
                     .unwrap_or(false);
                 if fresh && message.sender_id != self.me {
-                    let line = if open == Some(id) {
+                    let line = if reading == Some(id) {
                         format!(
                             "{}: {}",
                             message.sender_name,

@@ -62,6 +62,11 @@ test("older messages load when scrolling up, and an over-long draft is refused w
   await composer.press("Enter");
   await expect(page.getByTestId("message").last()).toHaveAttribute("data-state", "sent");
   await expect(texts).toHaveCount(61);
+  // An address of a conversation that does not exist says so, on the server and after.
+  await page.goto("/c/999999");
+  await hydrated(page);
+  await expect(page.getByTestId("history-error")).toHaveText("Conversation 999999 does not exist");
+  await expect(page.getByTestId("composer")).toHaveCount(0);
   expect(errors).toEqual([]);
   await context.close();
   await other.close();

@@ -47,7 +47,12 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
         if loaded.get() {
             untrack(|| view! { <Messages id partner /> <Composer id partner /> }.into_any())
         } else if let Some(message) = failure.get() {
-            view! { <p class="pane-status error" role="alert">{message}</p> }.into_any()
+            view! {
+                <p class="pane-status error" role="alert" data-testid="history-error">
+                    {message}
+                </p>
+            }
+            .into_any()
         } else {
             view! { <p class="pane-status" role="status">"Loading messages…"</p> }.into_any()
         }
@@ -115,12 +120,15 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
             loading.try_set(false);
         });
     };
-    // Whatever reaches the open conversation is read (runs in the browser only).
+    // Whatever reaches the open conversation while the tab is in view is read (runs in the
+    // browser only; coming back to the tab reads what arrived meanwhile).
     Effect::new(move |_| {
         let newest = store
             .timelines
             .with(|t| t.get(&id).map_or(0, Timeline::newest_seq));
-        store.mark_read(id, newest);
+        if store.visible.get() {
+            store.mark_read(id, newest);
+        }
     });
     let scroller = NodeRef::<html::Div>::new();
     // The scroller is `column-reverse`: scrollTop is 0 at the newest message and negative

@@ -85,6 +85,7 @@ fn Chat(
         if started.is_none() {
             crate::socket::start(store, account);
             start_clock(store);
+            watch_visibility(store);
         }
     });
     let navigate = use_navigate();
@@ -183,6 +184,17 @@ fn start_clock(store: ChatStore) {
     ) {
         on_cleanup(move || handle.clear());
     }
+}
+
+/// Keeps `store.visible` in step with the tab's visibility.
+#[cfg(feature = "hydrate")]
+fn watch_visibility(store: ChatStore) {
+    let read = || !document().hidden();
+    store.visible.set(read());
+    let listener = window_event_listener_untyped("visibilitychange", move |_| {
+        store.visible.try_set(read());
+    });
+    on_cleanup(move || listener.remove());
 }
 
 /// `/`: nothing open. On a wide screen this fills the pane beside the list.

@@ -36,6 +36,7 @@ step "clippy (server build: natter+server+app[ssr])" \
 step "clippy (browser build: natter+app[hydrate]+frontend, wasm32)" \
   cargo clippy --locked -p natter -p app -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "rust tests (SQLite and PostgreSQL)" cargo test --locked -p natter -p server
+step "UI model tests (app, ssr build)" cargo test --locked -p app --features ssr
 
 run_e2e() {
   local port

@@ -146,6 +146,17 @@ impl Chat {
         &self.inner.config
     }
 
+    /// Ends the session behind `me`'s credential: its token stops working everywhere and its
+    /// open connections are closed.
+    pub async fn logout(&self, me: &AuthUser) -> Result<(), ChatError> {
+        self.inner.auth.logout(me).await?;
+        self.inner.hub.publish(
+            Topic::User(me.id()),
+            HubEvent::SessionEnded(Arc::from(me.session_id.as_str())),
+        );
+        Ok(())
+    }
+
     /// Opens a live connection for `user`: personal events now, rooms as it joins them.
     pub fn connect(&self, user: AuthUser) -> Connection {
         Connection::new(self.clone(), user)

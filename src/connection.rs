@@ -18,7 +18,7 @@ use crate::chat::{Chat, Target};
 use crate::error::ChatError;
 use crate::hub::{HubEvent, Subscription};
 use crate::protocol::{
-    ClientCommand, ConversationId, ConversationView, ErrorView, MessageId, MessageView,
+    ClientCommand, ConversationId, ConversationView, ErrorCode, ErrorView, MessageId, MessageView,
     ServerEvent, ServerFrame,
 };
 use crate::user::AuthUser;
@@ -41,6 +41,8 @@ pub struct Connection {
     creates: HashMap<ConversationId, (Option<String>, ConversationView)>,
     /// Read marks this connection set and already answered.
     own_reads: HashMap<ConversationId, i64>,
+    /// Its session was logged out: the transport must close after sending the last frame.
+    ended: bool,
 }
 
 impl Connection {
@@ -57,11 +59,18 @@ impl Connection {
             acks: HashMap::new(),
             creates: HashMap::new(),
             own_reads: HashMap::new(),
+            ended: false,
         }
     }
 
     pub fn user(&self) -> &AuthUser {
         &self.user
+    }
+
+    /// Whether the session behind this connection ended (logout elsewhere). Once true, the
+    /// last frame (`error` `invalidToken`) has been handed out and the transport must close.
+    pub fn ended(&self) -> bool {
+        self.ended
     }
 
     /// The rooms this connection has joined.
@@ -209,6 +218,7 @@ impl Connection {
                 }
                 Ok(Some(ServerEvent::Resumed { conversations }))
             }
+            ClientCommand::Ping {} => Ok(Some(ServerEvent::Pong {})),
             ClientCommand::MarkRead { conv_id, seq, .. } => {
                 let mark = self.chat.mark_read(&self.user, conv_id, seq).await?;
                 self.own_reads.insert(conv_id, mark.seq);
@@ -304,6 +314,13 @@ impl Connection {
                             });
                         }
                     }
+                    Ok(HubEvent::SessionEnded(session)) => {
+                        if *session == *self.user.session_id {
+                            self.ended = true;
+                            let error = ErrorView::new(ErrorCode::InvalidToken, "signed out: this session has ended");
+                            return ServerFrame::broadcast(ServerEvent::Error(error));
+                        }
+                    }
                     Ok(HubEvent::Message(_)) => {}
                     Err(BroadcastStreamRecvError::Lagged(_)) => {
                         // An announcement was dropped: answer what this connection is owed now.
@@ -321,7 +338,7 @@ impl Connection {
                             return frame;
                         }
                     }
-                    Ok(HubEvent::ConversationCreated(_) | HubEvent::Read { .. }) => {}
+                    Ok(HubEvent::ConversationCreated(_) | HubEvent::Read { .. } | HubEvent::SessionEnded(_)) => {}
                     Err(BroadcastStreamRecvError::Lagged(skipped)) => {
                         tracing::debug!(user = %self.user.id(), %conversation, skipped, "lagged; catching up from storage");
                         if !self.behind.contains(&conversation) {

@@ -35,6 +35,8 @@ pub enum Topic {
 pub enum HubEvent {
     Message(Arc<MessageView>),
     ConversationCreated(Arc<ConversationView>),
+    /// A session was logged out: its connections must end.
+    SessionEnded(Arc<str>),
     /// A member's read mark moved.
     Read {
         conversation: ConversationId,

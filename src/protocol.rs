@@ -186,6 +186,9 @@ pub enum ClientCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_id: Option<UserId>,
     },
+    /// A liveness check from a client that cannot see WebSocket pings (browsers): answered
+    /// with `pong`.
+    Ping {},
 }
 
 impl ClientCommand {
@@ -197,6 +200,7 @@ impl ClientCommand {
         "leaveConversation",
         "resume",
         "markRead",
+        "ping",
     ];
 
     /// The `userId` the payload claims, if any (checked against the authenticated user).
@@ -207,7 +211,7 @@ impl ClientCommand {
             | Self::JoinConversation { user_id, .. }
             | Self::LeaveConversation { user_id, .. }
             | Self::MarkRead { user_id, .. } => *user_id,
-            Self::Resume { .. } => None,
+            Self::Resume { .. } | Self::Ping {} => None,
         }
     }
 
@@ -220,6 +224,7 @@ impl ClientCommand {
             Self::LeaveConversation { .. } => "leaveConversation",
             Self::Resume { .. } => "resume",
             Self::MarkRead { .. } => "markRead",
+            Self::Ping {} => "ping",
         }
     }
 }
@@ -264,6 +269,8 @@ pub enum ServerEvent {
         user_id: UserId,
         last_read_seq: i64,
     },
+    /// The answer to `ping`.
+    Pong {},
     Error(ErrorView),
 }
 
@@ -278,6 +285,7 @@ impl ServerEvent {
             Self::LeftConversation { .. } => "leftConversation",
             Self::Resumed { .. } => "resumed",
             Self::ConversationRead { .. } => "conversationRead",
+            Self::Pong {} => "pong",
             Self::Error(_) => "error",
         }
     }
@@ -380,6 +388,34 @@ impl ErrorCode {
         Self::RateLimited,
         Self::Internal,
     ];
+
+    /// The HTTP status the REST API (and the server functions) answer this code with. No
+    /// `_ =>`: a new code must be decided here.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::Unauthenticated
+            | Self::InvalidToken
+            | Self::TokenExpired
+            | Self::WrongCredentials => 401,
+            Self::NotMember | Self::SpoofedUser => 403,
+            Self::UserNotFound | Self::ConversationNotFound => 404,
+            Self::UsernameTaken | Self::ClientIdReused | Self::AlreadyJoined | Self::NotJoined => {
+                409
+            }
+            Self::MessageTooLong | Self::PayloadTooLarge => 413,
+            Self::InvalidUsername
+            | Self::InvalidPassword
+            | Self::CannotMessageSelf
+            | Self::EmptyMessage
+            | Self::InvalidClientId
+            | Self::InvalidPayload => 422,
+            Self::InvalidQuery | Self::MalformedFrame | Self::UnknownEvent | Self::BinaryFrame => {
+                400
+            }
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+        }
+    }
 
     /// The camelCase wire name of the code.
     pub fn as_str(self) -> &'static str {
@@ -682,6 +718,17 @@ mod tests {
     }
 
     #[test]
+    fn ping_has_an_empty_object_for_data_both_ways() {
+        let frame = ClientFrame::decode(r#"{"event":"ping","ref":"p"}"#).unwrap();
+        assert_eq!(frame.command, ClientCommand::Ping {});
+        let pong = ServerFrame::reply(ServerEvent::Pong {}, frame.reference).encode();
+        assert_eq!(
+            serde_json::from_str::<Value>(&pong).unwrap(),
+            serde_json::json!({"event":"pong","data":{},"ref":"p"})
+        );
+    }
+
+    #[test]
     fn bad_frames_are_told_apart_by_code() {
         let code = |text: &str| ClientFrame::decode(text).unwrap_err().error.code;
         assert_eq!(code("not json"), ErrorCode::MalformedFrame);
@@ -748,6 +795,7 @@ mod tests {
             "leftConversation",
             "resumed",
             "conversationRead",
+            "pong",
             "error",
         ] {
             assert!(

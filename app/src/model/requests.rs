@@ -183,9 +183,12 @@ impl Requests {
                 Inbound::Refused(error)
             }
             (ServerEvent::Error(error), None) => Inbound::Problem(error),
-            (ServerEvent::JoinedConversation { .. } | ServerEvent::LeftConversation { .. }, _) => {
-                Inbound::Nothing
-            }
+            (
+                ServerEvent::JoinedConversation { .. }
+                | ServerEvent::LeftConversation { .. }
+                | ServerEvent::Pong {},
+                _,
+            ) => Inbound::Nothing,
         })
     }
 

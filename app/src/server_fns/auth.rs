@@ -65,7 +65,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     use natter::ChatError;
     let chat = super::caller::chat();
     match super::caller::authenticate(&chat).await? {
-        Ok(me) => chat.auth().logout(&me).await?,
+        Ok(me) => chat.logout(&me).await?,
         Err(ChatError::Unauthenticated | ChatError::InvalidToken | ChatError::TokenExpired) => {}
         Err(other) => return Err(other.into()),
     }

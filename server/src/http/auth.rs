@@ -74,7 +74,7 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
 ) -> Result<Response, ApiError> {
-    state.chat.auth().logout(&me).await?;
+    state.chat.logout(&me).await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(SET_COOKIE, state.chat.auth().cleared_cookie())],

@@ -42,30 +42,10 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-/// The HTTP status of a domain error. No `_ =>`: a new variant must be decided here.
+/// The HTTP status of a domain error: the one its wire code implies
+/// (`ErrorCode::http_status`, shared with the server functions).
 pub fn status_of(error: &ChatError) -> StatusCode {
-    match error {
-        ChatError::Unauthenticated
-        | ChatError::InvalidToken
-        | ChatError::TokenExpired
-        | ChatError::WrongCredentials => StatusCode::UNAUTHORIZED,
-        ChatError::NotMember(_) | ChatError::SpoofedUser { .. } => StatusCode::FORBIDDEN,
-        ChatError::UserNotFound(_) | ChatError::ConversationNotFound(_) => StatusCode::NOT_FOUND,
-        ChatError::UsernameTaken(_)
-        | ChatError::ClientIdReused(_)
-        | ChatError::AlreadyJoined(_)
-        | ChatError::NotJoined(_) => StatusCode::CONFLICT,
-        ChatError::MessageTooLong { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        ChatError::InvalidUsername(_)
-        | ChatError::InvalidPassword(_)
-        | ChatError::CannotMessageSelf
-        | ChatError::EmptyMessage
-        | ChatError::InvalidClientId
-        | ChatError::InvalidPayload(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ChatError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
-        ChatError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ChatError::Storage(_) | ChatError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(error.code().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl IntoResponse for ApiError {

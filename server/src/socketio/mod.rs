@@ -297,6 +297,9 @@ async fn serve(
         {
             break true;
         }
+        if connection.ended() {
+            break true;
+        }
     };
     if disconnect && let Err(error) = socket.clone().disconnect() {
         tracing::debug!(%user, %error, "could not disconnect a Socket.IO socket");

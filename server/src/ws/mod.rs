@@ -131,6 +131,9 @@ async fn serve(
         {
             break None;
         }
+        if connection.ended() {
+            break Some((close_code::POLICY, "session ended"));
+        }
     };
     if let Some((code, reason)) = close {
         // Best effort: the peer may already be gone.

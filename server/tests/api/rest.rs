@@ -413,7 +413,27 @@ async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
     assert!(codes.contains(&json!("notMember")) && codes.contains(&json!("spoofedUser")));
 }
 
+async fn responses_are_compressed_for_clients_that_accept_it(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let response = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-encoding"], "br");
+    let plain = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+}
+
 natter::on_both_engines!(
+    responses_are_compressed_for_clients_that_accept_it,
     the_openapi_document_describes_every_endpoint,
     accounts_register_log_in_and_out,
     conversations_and_messages_round_trip,

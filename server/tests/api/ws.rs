@@ -361,6 +361,57 @@ async fn shutdown_closes_sockets_with_1001_and_frees_their_rooms(engine: Engine)
     assert_eq!(app.chat.live_topics(), 0);
 }
 
+async fn logging_out_closes_that_sessions_sockets_and_only_those(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let alice = app.user("alice").await;
+    // A second login of alice: another session.
+    let (status, other) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"username": "alice", "password": crate::support::PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let other = crate::support::User {
+        id: alice.id,
+        token: other["token"].as_str().unwrap().to_owned(),
+    };
+    let (mut first, mut second) = (app.ws(&alice).await, app.ws(&other).await);
+    let (status, _) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/auth/logout",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        error_code(first.next_event().await),
+        ErrorCode::InvalidToken
+    );
+    assert_eq!(first.closed_with().await, 1008);
+    // The other session lives on.
+    assert_eq!(
+        second.request(ClientCommand::Ping {}, "p").await,
+        ServerEvent::Pong {}
+    );
+}
+
+async fn ping_is_answered_with_pong(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let alice = app.user("alice").await;
+    let mut a = app.ws(&alice).await;
+    a.send_text(r#"{"event":"ping","ref":"1"}"#).await;
+    let frame = a.next().await;
+    assert_eq!(
+        (frame.event, frame.reference.as_deref()),
+        (ServerEvent::Pong {}, Some("1"))
+    );
+}
+
 async fn wait_for(mut condition: impl FnMut() -> bool) {
     for _ in 0..100 {
         if condition() {
@@ -379,4 +430,6 @@ natter::on_both_engines!(
     a_rest_posted_message_arrives_on_the_socket,
     a_retried_socket_send_is_stored_and_broadcast_once,
     shutdown_closes_sockets_with_1001_and_frees_their_rooms,
+    logging_out_closes_that_sessions_sockets_and_only_those,
+    ping_is_answered_with_pong,
 );

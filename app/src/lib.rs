@@ -5,6 +5,7 @@
 //! - `server_fns`: sign-in/out and data loading (server side, authenticated per call);
 //! - `model`: the client's chat state as plain, unit-tested Rust;
 //! - `store` and `account`: that state as signals; `socket` (browser only): the live link;
+//!   `storage` (browser only): the outbox's saved copy;
 //! - `pages` and `components`: the views.
 
 pub mod account;
@@ -15,6 +16,8 @@ mod pages;
 pub mod server_fns;
 #[cfg(feature = "hydrate")]
 mod socket;
+#[cfg(feature = "hydrate")]
+mod storage;
 pub mod store;
 
 use leptos::prelude::*;

@@ -2,9 +2,11 @@
 //! by one task for as long as the person is signed in. It connects and sends `resume` with the
 //! newest `seq` the tab holds of each conversation: the server answers with the fresh
 //! conversation list, joins every room and replays whatever was missed, in order; then the
-//! task carries sends and read marks out and events in. When the connection
-//! drops it reconnects by itself after a backoff delay with jitter, straight away when the
-//! browser comes back online, and gives up only when the session has ended. Browser only.
+//! task sends the outbox (what the outbox says is due, under each message's client id), read
+//! marks and joins out, and carries events in. When the connection drops it reconnects by
+//! itself after a backoff delay with jitter, straight away when the browser comes back online,
+//! and gives up only when the session has ended; the outbox keeps what was not confirmed.
+//! Browser only.
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -22,10 +24,26 @@ use crate::account::Account;
 use crate::model::backoff::Backoff;
 use crate::model::requests::{Inbound, Purpose, Requests};
 use crate::server_fns::current_session;
-use crate::store::{ChatStore, ConnectionStatus, DROPPED, NO_ANSWER, OFFLINE, Outbound};
+use crate::store::{ChatStore, ConnectionStatus, Outbound};
+
+// A dead connection is noticed by an unanswered command. Browsers cannot see WebSocket-level
+// pings, and a socket whose network went away silently (Wi-Fi switched, a laptop lid closed;
+// Chromium does not even close it when the browser goes offline) can look open for minutes,
+// with the outbox waiting behind it. So besides every command's own limit, the tab sends the
+// protocol's `ping`, whose `pong` the server answers without touching storage, and which may
+// therefore be held to a shorter limit than a send (a send waits for a durable commit):
+// - after `QUIET_LIMIT_MS` without any frame, so an idle tab notices within ~20 s;
+// - with a send, when nothing was heard for `PONG_LIMIT_MS`: a message written on a dead
+//   socket is sent again on a fresh one after 5 s instead of the 10 s of `ANSWER_LIMIT_MS`;
+// - when the browser says it is online again, or the tab comes back into view: the moments a
+//   connection most often turns out to be dead.
 
 /// How long a command may stay unanswered before the connection counts as dead.
 const ANSWER_LIMIT_MS: f64 = 10_000.0;
+/// How long a `ping` may stay unanswered before the connection counts as dead.
+const PONG_LIMIT_MS: f64 = 5_000.0;
+/// How long the server may stay silent before the tab pings it.
+const QUIET_LIMIT_MS: f64 = 15_000.0;
 /// How long opening a connection may take.
 const OPEN_LIMIT_MS: u32 = 10_000;
 /// How often an idle connection checks for overdue answers.
@@ -110,8 +128,8 @@ async fn run(store: ChatStore, account: Account, mut inbox: UnboundedReceiver<Ou
 }
 
 /// Waits while there is no connection: until `delay_ms` passes (if given), the browser comes
-/// back online, or the person asks to retry. Sends made meanwhile fail at once. `None` when
-/// the task must stop.
+/// back online, or the person asks to retry. Sends made meanwhile stay in the outbox. `None`
+/// when the task must stop.
 async fn wait(
     store: &ChatStore,
     inbox: &mut UnboundedReceiver<Outbound>,
@@ -127,16 +145,11 @@ async fn wait(
             request = inbox.next() => request,
         };
         match request? {
-            Outbound::Send {
-                conversation,
-                client_id,
-                ..
-            } => store.fail_send(conversation, &client_id, OFFLINE),
             Outbound::Network { online: true } | Outbound::ReconnectNow => return Some(()),
             Outbound::Network { online: false } => {
                 store.status.try_set(ConnectionStatus::Offline);
             }
-            Outbound::Join(_) | Outbound::MarkRead { .. } => {}
+            Outbound::Flush | Outbound::Check | Outbound::Join(_) | Outbound::MarkRead { .. } => {}
             Outbound::Stop => return None,
         }
     }
@@ -163,7 +176,7 @@ async fn connection(store: &ChatStore, inbox: &mut UnboundedReceiver<Outbound>) 
             suspect_session: false,
         };
     };
-    match opened(store, &mut socket, inbox).await {
+    match opened(&mut socket, inbox).await {
         Ok(true) => {}
         Ok(false) => {
             return Ended::Dropped {
@@ -199,22 +212,14 @@ async fn connection(store: &ChatStore, inbox: &mut UnboundedReceiver<Outbound>) 
     } else {
         serve(store, &mut socket, inbox, &mut requests, &mut joined).await
     };
-    for purpose in requests.abandon() {
-        if let Purpose::Send {
-            conversation,
-            client_id,
-        } = purpose
-        {
-            store.fail_send(conversation, &client_id, DROPPED);
-        }
-    }
+    // No answer will come on this socket: what was in flight goes again on the next one.
+    store.release_sends();
     ended
 }
 
 /// Waits for the socket to open. `Ok(false)` if it failed to; `Err` if the task must stop
 /// or the browser went offline meanwhile.
 async fn opened(
-    store: &ChatStore,
     socket: &mut WebSocket,
     inbox: &mut UnboundedReceiver<Outbound>,
 ) -> Result<bool, Ended> {
@@ -233,11 +238,6 @@ async fn opened(
             None => return Ok(matches!(socket.state(), State::Open)),
             Some(None | Some(Outbound::Stop)) => return Err(Ended::Stop),
             Some(Some(Outbound::Network { online: false })) => return Err(Ended::Offline),
-            Some(Some(Outbound::Send {
-                conversation,
-                client_id,
-                ..
-            })) => store.fail_send(conversation, &client_id, OFFLINE),
             Some(Some(_)) => {}
         }
     }
@@ -256,19 +256,20 @@ async fn serve(
         suspect_session,
     };
     let mut suspect_session = false;
+    // The outbox goes out once `resume` is answered: the server then holds this connection's
+    // rooms, and a message stored before the last drop is answered with the original.
+    let mut resumed = false;
+    let mut last_heard_ms = now_ms();
     loop {
-        let overdue = requests.overdue(now_ms(), ANSWER_LIMIT_MS);
-        if !overdue.is_empty() {
+        let now = now_ms();
+        if !requests.overdue(now, answer_limit).is_empty() {
             // No answer in time: the connection is dead even if the browser has not noticed.
-            for purpose in overdue {
-                if let Purpose::Send {
-                    conversation,
-                    client_id,
-                } = purpose
-                {
-                    store.fail_send(conversation, &client_id, NO_ANSWER);
-                }
-            }
+            return dropped(suspect_session);
+        }
+        if resumed && !flush(store, socket, requests, now - last_heard_ms).await {
+            return dropped(suspect_session);
+        }
+        if now - last_heard_ms > QUIET_LIMIT_MS && !ping(socket, requests).await {
             return dropped(suspect_session);
         }
         let step = {
@@ -287,38 +288,55 @@ async fn serve(
                 suspect_session |= event.code == 1008;
             }
             Step::Frame(Some(Err(_) | Ok(Message::Bytes(_)))) => {}
-            Step::Frame(Some(Ok(Message::Text(text)))) => match requests.receive(&text) {
-                Ok(Inbound::Conversation(conversation)) => {
-                    let id = conversation.id;
-                    store.apply(Inbound::Conversation(conversation));
-                    if !join(store, socket, requests, joined, id).await {
+            Step::Frame(Some(Ok(Message::Text(text)))) => {
+                last_heard_ms = now_ms();
+                match requests.receive(&text) {
+                    Ok(Inbound::Conversation(conversation)) => {
+                        let id = conversation.id;
+                        store.apply(Inbound::Conversation(conversation));
+                        if !join(store, socket, requests, joined, id).await {
+                            return dropped(suspect_session);
+                        }
+                    }
+                    Ok(Inbound::Resumed(conversations)) => {
+                        joined.extend(conversations.iter().map(|c| c.id));
+                        store.apply(Inbound::Resumed(conversations));
+                        store.refresh_read_mark();
+                        resumed = true;
+                    }
+                    Ok(Inbound::ResumeFailed(error)) => {
+                        leptos::logging::warn!("natter socket: resume refused: {}", error.message);
                         return dropped(suspect_session);
                     }
+                    Ok(Inbound::SendFailed {
+                        client_id, error, ..
+                    }) => {
+                        store.send_refused(&client_id, &error, now_ms(), js_sys::Math::random());
+                    }
+                    Ok(Inbound::Problem(error)) => {
+                        suspect_session |= matches!(
+                            error.code,
+                            ErrorCode::TokenExpired
+                                | ErrorCode::InvalidToken
+                                | ErrorCode::Unauthenticated
+                        );
+                        leptos::logging::warn!("natter socket: {}: {}", error.code, error.message);
+                    }
+                    Ok(inbound) => store.apply(inbound),
+                    Err(detail) => {
+                        leptos::logging::warn!("natter socket: unreadable frame: {detail}");
+                    }
                 }
-                Ok(Inbound::Resumed(conversations)) => {
-                    joined.extend(conversations.iter().map(|c| c.id));
-                    store.apply(Inbound::Resumed(conversations));
-                    store.refresh_read_mark();
-                }
-                Ok(Inbound::ResumeFailed(error)) => {
-                    leptos::logging::warn!("natter socket: resume refused: {}", error.message);
-                    return dropped(suspect_session);
-                }
-                Ok(Inbound::Problem(error)) => {
-                    suspect_session |= matches!(
-                        error.code,
-                        ErrorCode::TokenExpired
-                            | ErrorCode::InvalidToken
-                            | ErrorCode::Unauthenticated
-                    );
-                    leptos::logging::warn!("natter socket: {}: {}", error.code, error.message);
-                }
-                Ok(inbound) => store.apply(inbound),
-                Err(detail) => leptos::logging::warn!("natter socket: unreadable frame: {detail}"),
-            },
+            }
             Step::Request(None | Some(Outbound::Stop)) => return Ended::Stop,
             Step::Request(Some(Outbound::Network { online: false })) => return Ended::Offline,
-            Step::Request(Some(Outbound::Network { online: true } | Outbound::ReconnectNow)) => {}
+            // Sent at the top of the loop.
+            Step::Request(Some(Outbound::Flush | Outbound::ReconnectNow)) => {}
+            Step::Request(Some(Outbound::Network { online: true } | Outbound::Check)) => {
+                if !ping(socket, requests).await {
+                    return dropped(suspect_session);
+                }
+            }
             Step::Request(Some(Outbound::MarkRead { conversation, seq })) => {
                 let frame = requests.mark_read(conversation, seq, now_ms());
                 if socket.send(Message::Text(frame)).await.is_err() {
@@ -330,18 +348,52 @@ async fn serve(
                     return dropped(suspect_session);
                 }
             }
-            Step::Request(Some(Outbound::Send {
-                conversation,
-                client_id,
-                text,
-            })) => {
-                let frame = requests.send(conversation, &client_id, &text, now_ms());
-                if socket.send(Message::Text(frame)).await.is_err() {
-                    return dropped(suspect_session);
-                }
-            }
         }
     }
+}
+
+fn answer_limit(purpose: &Purpose) -> f64 {
+    match purpose {
+        Purpose::Ping => PONG_LIMIT_MS,
+        Purpose::Send { .. }
+        | Purpose::Join { .. }
+        | Purpose::Resume
+        | Purpose::MarkRead { .. } => ANSWER_LIMIT_MS,
+    }
+}
+
+/// Sends what the outbox says is due, with a `ping` ahead of it when the server has been
+/// silent for `quiet_ms` longer than a pong may take. `false` if the socket could not take it.
+async fn flush(
+    store: &ChatStore,
+    socket: &mut WebSocket,
+    requests: &mut Requests,
+    quiet_ms: f64,
+) -> bool {
+    let due = store.due_sends(now_ms());
+    if due.is_empty() {
+        return true;
+    }
+    if quiet_ms > PONG_LIMIT_MS && !ping(socket, requests).await {
+        return false;
+    }
+    for send in due {
+        let frame = requests.send(send.conversation, &send.client_id, &send.text, now_ms());
+        if socket.send(Message::Text(frame)).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Sends a `ping` unless one is already waiting for its `pong`. `false` if the socket could
+/// not take it.
+async fn ping(socket: &mut WebSocket, requests: &mut Requests) -> bool {
+    if requests.pinging() {
+        return true;
+    }
+    let frame = requests.ping(now_ms());
+    socket.send(Message::Text(frame)).await.is_ok()
 }
 
 /// Joins a room once per connection, replaying everything after the newest `seq` held.

@@ -1,20 +1,25 @@
 //! The signed-in tab's live chat state as Leptos signals, shared by the views and the socket
-//! task: the conversation list, the timelines of opened conversations, the connection status,
-//! the reader's clock, and the channel to the socket. Views read signals and call the methods
-//! here; the socket task calls `apply` with what the server sent. The rules themselves live in
-//! `model`; this module only wires them to signals. Signals may already be disposed when the
-//! socket task touches them after sign-out, so the task's paths use the `try_` accessors.
+//! task: the conversation list, the timelines of opened conversations, the person's outbox,
+//! the connection status, the reader's clock, and the channel to the socket. Views read signals
+//! and call the methods here; the socket task calls `apply` with what the server sent and asks
+//! the outbox what to send. The rules themselves live in `model`; this module only wires them
+//! to signals (and, in the browser, every outbox change to its saved copy). Signals may already
+//! be disposed when the socket task touches them after sign-out, so the task's paths use the
+//! `try_` accessors.
 
 use std::collections::HashMap;
 
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
-use natter::protocol::{ConversationId, ConversationView, ErrorView, MessagePage, UserId};
+use natter::protocol::{
+    ConversationId, ConversationView, ErrorView, MessagePage, MessageView, UserId,
+};
 
 use crate::error::AppError;
 
 use crate::model::clock::{Clock, preview};
 use crate::model::directory::Directory;
+use crate::model::outbox::{Change, Due, Outbox};
 use crate::model::requests::Inbound;
 use crate::model::timeline::Timeline;
 use crate::server_fns::Session;
@@ -57,11 +62,10 @@ impl ConnectionStatus {
 /// A request to the socket task.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outbound {
-    Send {
-        conversation: ConversationId,
-        client_id: String,
-        text: String,
-    },
+    /// Something was written to the outbox: send what is due.
+    Flush,
+    /// Make sure the connection is alive (the tab came back into view).
+    Check,
     /// Join a room (if this connection has not), replaying what the tab has not seen.
     Join(ConversationId),
     /// Move the person's read mark of a conversation to `seq`.
@@ -77,17 +81,15 @@ pub enum Outbound {
     Stop,
 }
 
-/// Why sends fail without a server answer.
-pub const OFFLINE: &str = "Not sent: you are offline.";
-pub const DROPPED: &str = "Not sent: the connection dropped before the server confirmed it.";
-pub const NO_ANSWER: &str = "Not sent: the server did not answer.";
-
 #[derive(Clone, Copy)]
 pub struct ChatStore {
     pub me: UserId,
     pub max_chars: usize,
     pub directory: RwSignal<Directory>,
     pub timelines: RwSignal<HashMap<ConversationId, Timeline>>,
+    /// What the person wrote that the server has not stored yet. Empty until the browser
+    /// restores the saved copy (the server renders none).
+    pub outbox: RwSignal<Outbox>,
     /// Why a conversation's history could not be loaded (not a member, gone…).
     pub failures: RwSignal<HashMap<ConversationId, String>>,
     pub status: RwSignal<ConnectionStatus>,
@@ -130,6 +132,7 @@ impl ChatStore {
             max_chars: session.max_message_chars,
             directory: RwSignal::new(Directory::new(session.user.id, conversations)),
             timelines: RwSignal::new(timelines),
+            outbox: RwSignal::new(Outbox::default()),
             failures: RwSignal::new(failures),
             status: RwSignal::new(ConnectionStatus::Connecting),
             clock: RwSignal::new(Clock::default()),
@@ -163,6 +166,11 @@ impl ChatStore {
         self.dispatch(Outbound::ReconnectNow);
     }
 
+    /// Asks the socket task to make sure its connection is alive.
+    pub fn check_connection(&self) {
+        self.dispatch(Outbound::Check);
+    }
+
     /// The newest `seq` this tab holds for a conversation: where a replay should start.
     pub fn last_seq(&self, id: ConversationId) -> i64 {
         let listed = self
@@ -194,6 +202,7 @@ impl ChatStore {
         });
         self.timelines
             .update(|t| t.entry(id).or_default().absorb_latest(page));
+        self.settle(id);
     }
 
     /// Records why a conversation's history could not be loaded.
@@ -206,6 +215,7 @@ impl ChatStore {
     pub fn absorb_older(&self, id: ConversationId, page: MessagePage) {
         self.timelines
             .update(|t| t.entry(id).or_default().absorb_older(page));
+        self.settle(id);
     }
 
     /// A conversation this person started or was added to.
@@ -260,49 +270,116 @@ impl ChatStore {
         }
     }
 
-    /// Sends a checked draft: shown at once as pending, confirmed when the server acknowledges
-    /// it, failed at once when there is no connection.
+    /// Sends a checked draft: it goes to the outbox (saved at once, so a reload or a closed tab
+    /// does not lose it), shows as pending, and the socket sends it when its turn comes.
     pub fn send(&self, conversation: ConversationId, text: String) {
         let client_id = uuid::Uuid::new_v4().to_string();
-        self.timelines.update(|t| {
-            t.entry(conversation)
-                .or_default()
-                .queue(client_id.clone(), text.clone())
-        });
-        self.transmit(conversation, client_id, text);
-    }
-
-    /// Sends a failed message again under its client message id: the server stores it at
-    /// most once, however many times it is retried.
-    pub fn retry(&self, conversation: ConversationId, client_id: String) {
-        let text = self.timelines.try_update(|t| {
-            t.get_mut(&conversation)
-                .and_then(|timeline| timeline.retry(&client_id))
-        });
-        if let Some(Some(text)) = text {
-            self.transmit(conversation, client_id, text);
-        }
-    }
-
-    fn transmit(&self, conversation: ConversationId, client_id: String, text: String) {
-        let connected = self.status.get_untracked() == ConnectionStatus::Connected;
-        if !connected
-            || !self.dispatch(Outbound::Send {
-                conversation,
-                client_id: client_id.clone(),
-                text,
-            })
+        if let Some(change) = self
+            .outbox
+            .try_update(|o| o.write(conversation, client_id, text))
         {
-            self.fail_send(conversation, &client_id, OFFLINE);
+            self.save(&change);
+        }
+        self.dispatch(Outbound::Flush);
+    }
+
+    /// Forgets a message the server refused for good.
+    pub fn discard(&self, client_id: &str) {
+        if let Some(Some(change)) = self.outbox.try_update(|o| o.discard(client_id)) {
+            self.save(&change);
         }
     }
 
-    pub fn fail_send(&self, conversation: ConversationId, client_id: &str, reason: &str) {
-        self.timelines.try_update(|t| {
-            if let Some(timeline) = t.get_mut(&conversation) {
-                timeline.fail(client_id, reason);
-            }
-        });
+    /// The sends to make now, each marked in flight (for the socket task).
+    pub fn due_sends(&self, now_ms: f64) -> Vec<Due> {
+        // In flight or not looks the same on screen: nothing to redraw.
+        self.outbox
+            .try_update_untracked(|o| o.due(now_ms))
+            .unwrap_or_default()
+    }
+
+    /// The connection is gone: what was in flight goes again on the next one.
+    pub fn release_sends(&self) {
+        self.outbox.try_update_untracked(Outbox::release);
+    }
+
+    /// The server refused a send: a final refusal shows under the message; a transient one
+    /// keeps it queued, retried after a delay.
+    pub fn send_refused(&self, client_id: &str, error: &ErrorView, now_ms: f64, random: f64) {
+        if let Some(Some(change)) = self
+            .outbox
+            .try_update(|o| o.refused(client_id, error, now_ms, random))
+        {
+            self.save(&change);
+        }
+    }
+
+    /// Whether anything the person wrote is not stored yet (or was refused and not discarded).
+    pub fn has_unsent(&self) -> bool {
+        self.outbox
+            .try_with_untracked(|o| !o.is_empty())
+            .unwrap_or(false)
+    }
+
+    /// A stored message of the person's: the outbox entry with its client id is done.
+    fn confirm(&self, message: &MessageView) {
+        let Some(client_id) = message.client_id.as_deref() else {
+            return;
+        };
+        // Most stored messages match nothing: only a match touches the signal.
+        let held = self
+            .outbox
+            .try_with_untracked(|o| o.holds(client_id))
+            .unwrap_or(false);
+        if held && let Some(Some(change)) = self.outbox.try_update(|o| o.confirm(message, self.me))
+        {
+            self.save(&change);
+        }
+    }
+
+    /// Confirms the outbox entries whose stored copies a conversation's timeline holds (a
+    /// history page, or the page rendered with a reload, may bring them).
+    fn settle(&self, id: ConversationId) {
+        let messages: Vec<MessageView> = self
+            .timelines
+            .try_with_untracked(|t| {
+                t.get(&id)
+                    .map(|timeline| timeline.messages().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        for message in &messages {
+            self.confirm(message);
+        }
+    }
+
+    /// Restores the person's saved outbox (after a reload, or the first chat page after signing
+    /// in): its messages show as pending and go out once connected. Browser only.
+    #[cfg(feature = "hydrate")]
+    pub fn restore_outbox(&self) {
+        let saved = crate::storage::load(self.me);
+        self.outbox.update(|o| o.restore(saved));
+        let ids: Vec<ConversationId> = self
+            .timelines
+            .with_untracked(|t| t.keys().copied().collect());
+        for id in ids {
+            self.settle(id);
+        }
+    }
+
+    /// The person signs out: what they wrote and did not get sent stays on no device.
+    pub fn forget_outbox(&self) {
+        #[cfg(feature = "hydrate")]
+        crate::storage::clear(self.me);
+        self.outbox.try_set(Outbox::default());
+    }
+
+    /// Applies a change to the saved copy of the outbox (in the browser).
+    fn save(&self, change: &Change) {
+        #[cfg(feature = "hydrate")]
+        crate::storage::save(self.me, change);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = change;
     }
 
     /// Takes in what the server sent.
@@ -315,6 +392,7 @@ impl ChatStore {
                         timeline.insert(message.clone());
                     }
                 });
+                self.confirm(&message);
                 let reading = self.reading();
                 let fresh = self
                     .directory
@@ -348,15 +426,9 @@ impl ChatStore {
                 self.directory
                     .try_update(|d| d.read(conversation, user, seq));
             }
-            Inbound::SendFailed {
-                conversation,
-                client_id,
-                error,
-            } => {
-                let reason = format!("Not sent: {}.", error.message.trim_end_matches('.'));
-                self.fail_send(conversation, &client_id, &reason);
-            }
-            Inbound::ResumeFailed(_)
+            // The socket task handles these itself: a refused send needs the time of day.
+            Inbound::SendFailed { .. }
+            | Inbound::ResumeFailed(_)
             | Inbound::Refused(_)
             | Inbound::Problem(_)
             | Inbound::Nothing => {}

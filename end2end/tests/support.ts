@@ -39,9 +39,10 @@ export function pageErrors(page: Page): string[] {
   return errors;
 }
 
-/** Opens a fresh context and signs a new account up through the landing page. */
-export async function signUpPerson(browser: Browser, prefix: string): Promise<Person> {
-  const context = await browser.newContext({ viewport: DESKTOP });
+/** Signs a new account up through the landing page, in a fresh context or in `prepared` (for
+ * example one whose WebSockets the test routes). */
+export async function signUpPerson(browser: Browser, prefix: string, prepared?: BrowserContext): Promise<Person> {
+  const context = prepared ?? (await browser.newContext({ viewport: DESKTOP }));
   const page = await context.newPage();
   const errors = pageErrors(page);
   const name = uniqueName(prefix);
@@ -73,4 +74,25 @@ export async function apiSignUp(context: BrowserContext, prefix: string): Promis
   expect(response.ok(), await response.text()).toBeTruthy();
   const body = await response.json();
   return { name, token: body.token };
+}
+
+/** Types a message in the open conversation and sends it with Enter. */
+export async function send(page: Page, text: string) {
+  const composer = page.getByTestId("composer");
+  await composer.fill(text);
+  await composer.press("Enter");
+}
+
+/** The texts of the messages shown, oldest first. */
+export function texts(page: Page) {
+  return page.getByTestId("message-text");
+}
+
+/** Alice starts a conversation with Bob by name; both open it. */
+export async function converse(alice: Person, bob: Person) {
+  await alice.page.getByLabel("Start a conversation").fill(bob.name);
+  await alice.page.getByTestId("suggestion").filter({ hasText: bob.name }).click();
+  await expect(alice.page.getByTestId("conversation-title")).toHaveText(bob.name);
+  await bob.page.getByTestId("conversation-item").filter({ hasText: alice.name }).click();
+  await expect(bob.page.getByTestId("conversation-title")).toHaveText(alice.name);
 }

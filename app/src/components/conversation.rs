@@ -1,6 +1,7 @@
 //! One open conversation: its history (newest at the bottom; older pages load when the reader
-//! scrolls up), live messages, this tab's pending and failed sends with a retry, and the
-//! composer. Message text is always a text node, never HTML.
+//! scrolls up), live messages with "Seen" under the last one the other member read, the
+//! person's unconfirmed messages from the outbox (pending, or refused with the reason and a way
+//! to discard them), and the composer. Message text is always a text node, never HTML.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -8,9 +9,9 @@ use natter::protocol::{ConversationId, MessageView};
 
 use crate::model::clock::iso;
 use crate::model::draft::{self, DraftProblem};
-use crate::model::timeline::{Item, Outgoing, Row, SendState, Timeline, with_days};
+use crate::model::timeline::{Item, Outgoing, Receipt, Row, SendState, Timeline, with_days};
 use crate::server_fns::load_history;
-use crate::store::ChatStore;
+use crate::store::{ChatStore, ConnectionStatus};
 
 /// How close to the oldest loaded message (in pixels) scrolling must come to load older ones.
 const LOAD_OLDER_WITHIN: i32 = 240;
@@ -83,9 +84,11 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
     let store = ChatStore::expect();
     let clock = store.clock;
     let items = Memo::new(move |_| {
-        let rows = store
-            .timelines
-            .with(|t| t.get(&id).map(Timeline::rows).unwrap_or_default());
+        let outgoing = store.outbox.with(|o| o.outgoing(id));
+        let rows = store.timelines.with(|t| match t.get(&id) {
+            Some(timeline) => timeline.rows(outgoing),
+            None => Vec::new(),
+        });
         let clock = clock.get();
         with_days(rows, |at| clock.local_date(at))
     });
@@ -93,6 +96,14 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
         store
             .directory
             .with(|d| d.get(id).map_or(0, |e| e.partner_read))
+    });
+    // The one message of the person's that says "Seen".
+    let seen = Memo::new(move |_| {
+        let read = partner_read.get();
+        store.timelines.with(|t| {
+            t.get(&id)
+                .map_or(0, |timeline| timeline.newest_own_read(store.me, read))
+        })
     });
     let has_older = Memo::new(move |_| {
         store
@@ -187,7 +198,7 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
                     <For
                         each=move || items.get()
                         key=Item::key
-                        children=move |item| view! { <MessageItem id item partner_read /> }
+                        children=move |item| view! { <MessageItem item partner_read seen /> }
                     />
                 </ol>
             </div>
@@ -197,7 +208,7 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
 }
 
 #[component]
-fn MessageItem(id: ConversationId, item: Item, partner_read: Memo<i64>) -> impl IntoView {
+fn MessageItem(item: Item, partner_read: Memo<i64>, seen: Memo<i64>) -> impl IntoView {
     let store = ChatStore::expect();
     let clock = store.clock;
     match item {
@@ -208,14 +219,14 @@ fn MessageItem(id: ConversationId, item: Item, partner_read: Memo<i64>) -> impl 
         }
         .into_any(),
         Item::Row(Row::Stored(message)) => {
-            view! { <StoredMessage message partner_read /> }.into_any()
+            view! { <StoredMessage message partner_read seen /> }.into_any()
         }
-        Item::Row(Row::Outgoing(outgoing)) => view! { <OutgoingMessage id outgoing /> }.into_any(),
+        Item::Row(Row::Outgoing(outgoing)) => view! { <OutgoingMessage outgoing /> }.into_any(),
     }
 }
 
 #[component]
-fn StoredMessage(message: MessageView, partner_read: Memo<i64>) -> impl IntoView {
+fn StoredMessage(message: MessageView, partner_read: Memo<i64>, seen: Memo<i64>) -> impl IntoView {
     let store = ChatStore::expect();
     let clock = store.clock;
     let mine = message.sender_id == store.me;
@@ -244,14 +255,17 @@ fn StoredMessage(message: MessageView, partner_read: Memo<i64>) -> impl IntoView
                 <time datetime=iso(at) title=move || clock.get().full(at)>
                     {move || clock.get().time_of_day(at)}
                 </time>
-                {mine
-                    .then(|| {
-                        view! {
-                            <span class="state" data-testid="receipt">
-                                {move || if partner_read.get() >= seq { "Seen" } else { "Sent" }}
-                            </span>
-                        }
-                    })}
+                {move || {
+                    mine.then(|| Receipt::of(seq, partner_read.get(), seen.get()).label())
+                        .flatten()
+                        .map(|label| {
+                            view! {
+                                <span class="state" data-testid="receipt">
+                                    {label}
+                                </span>
+                            }
+                        })
+                }}
             </div>
         </li>
     }
@@ -259,7 +273,7 @@ fn StoredMessage(message: MessageView, partner_read: Memo<i64>) -> impl IntoView
 }
 
 #[component]
-fn OutgoingMessage(id: ConversationId, outgoing: Outgoing) -> impl IntoView {
+fn OutgoingMessage(outgoing: Outgoing) -> impl IntoView {
     let store = ChatStore::expect();
     let Outgoing {
         client_id,
@@ -269,19 +283,32 @@ fn OutgoingMessage(id: ConversationId, outgoing: Outgoing) -> impl IntoView {
     let (name, status) = match &state {
         SendState::Pending => (
             "pending",
-            view! { <span class="state">"Sending…"</span> }.into_any(),
+            view! {
+                <span class="state" data-testid="send-state">
+                    {move || {
+                        if store.status.get() == ConnectionStatus::Connected {
+                            "Sending…"
+                        } else {
+                            "Waiting for connection"
+                        }
+                    }}
+                </span>
+            }
+            .into_any(),
         ),
         SendState::Failed(reason) => (
             "failed",
             view! {
-                <span class="state failed" role="alert">{reason.clone()}</span>
+                <span class="state failed" role="alert" data-testid="send-state">
+                    {reason.clone()}
+                </span>
                 <button
                     type="button"
                     class="link"
-                    data-testid="retry"
-                    on:click=move |_| store.retry(id, client_id.clone())
+                    data-testid="discard"
+                    on:click=move |_| store.discard(&client_id)
                 >
-                    "Retry"
+                    "Discard"
                 </button>
             }
             .into_any(),

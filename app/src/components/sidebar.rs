@@ -1,6 +1,7 @@
 //! The sidebar: a form to start a conversation by username (with suggestions from the user
 //! search, and an inline error for a name nobody has), and the conversation list with each
-//! partner's name, the newest message and its time, and unread counts. Both update live.
+//! partner's name, the newest message and its time, unread counts, and the person's messages
+//! still in the outbox (waiting while disconnected, or refused). Both update live.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use natter::protocol::UserView;
 use crate::model::clock::{iso, preview};
 use crate::model::directory::Entry;
 use crate::server_fns::{find_users, start_conversation};
-use crate::store::ChatStore;
+use crate::store::{ChatStore, ConnectionStatus};
 
 /// How long typing must pause before suggestions are fetched.
 const SUGGEST_AFTER: Duration = Duration::from_millis(150);
@@ -202,6 +203,13 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
         .map(|c| c.to_uppercase().collect::<String>())
         .unwrap_or_default();
     let unread = entry.unread;
+    let tally = Memo::new(move |_| store.outbox.with(|o| o.tally(id)));
+    // While connected, the outbox empties within a round trip: a count there would only flicker.
+    let waiting = move || {
+        let waiting = tally.get().waiting;
+        (waiting > 0 && store.status.get() != ConnectionStatus::Connected).then_some(waiting)
+    };
+    let refused = move || Some(tally.get().refused).filter(|n| *n > 0);
     view! {
         <li>
             <a
@@ -225,6 +233,32 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
                     <time datetime=iso(active_at)>
                         {move || store.clock.get().stamp(active_at)}
                     </time>
+                    {move || {
+                        waiting()
+                            .map(|n| {
+                                view! {
+                                    <span
+                                        class="outbox-count"
+                                        data-testid="outbox-waiting"
+                                        title="Sent when you are connected again"
+                                    >
+                                        {n}
+                                        " unsent"
+                                    </span>
+                                }
+                            })
+                    }}
+                    {move || {
+                        refused()
+                            .map(|n| {
+                                view! {
+                                    <span class="outbox-count refused" data-testid="outbox-refused">
+                                        {n}
+                                        " not sent"
+                                    </span>
+                                }
+                            })
+                    }}
                     {(unread > 0)
                         .then(|| {
                             view! {

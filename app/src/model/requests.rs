@@ -24,6 +24,8 @@ pub enum Purpose {
     MarkRead {
         conversation: ConversationId,
     },
+    /// A liveness check, answered by `pong`.
+    Ping,
 }
 
 /// What a server frame means to this tab.
@@ -126,6 +128,16 @@ impl Requests {
         self.frame(command, Purpose::MarkRead { conversation }, now_ms)
     }
 
+    /// The frame that asks the server for a `pong`.
+    pub fn ping(&mut self, now_ms: f64) -> String {
+        self.frame(ClientCommand::Ping {}, Purpose::Ping, now_ms)
+    }
+
+    /// Whether a `ping` is waiting for its `pong`.
+    pub fn pinging(&self) -> bool {
+        self.waiting.values().any(|w| w.purpose == Purpose::Ping)
+    }
+
     fn frame(&mut self, command: ClientCommand, purpose: Purpose, now_ms: f64) -> String {
         self.next += 1;
         let reference = format!("r{}", self.next);
@@ -179,9 +191,10 @@ impl Requests {
                 error,
             },
             (ServerEvent::Error(error), Some(Purpose::Resume)) => Inbound::ResumeFailed(error),
-            (ServerEvent::Error(error), Some(Purpose::Join { .. } | Purpose::MarkRead { .. })) => {
-                Inbound::Refused(error)
-            }
+            (
+                ServerEvent::Error(error),
+                Some(Purpose::Join { .. } | Purpose::MarkRead { .. } | Purpose::Ping),
+            ) => Inbound::Refused(error),
             (ServerEvent::Error(error), None) => Inbound::Problem(error),
             (
                 ServerEvent::JoinedConversation { .. }
@@ -192,17 +205,13 @@ impl Requests {
         })
     }
 
-    /// Everything still unanswered, forgotten: the socket is gone, so no answer will come.
-    pub fn abandon(&mut self) -> Vec<Purpose> {
-        self.waiting.drain().map(|(_, w)| w.purpose).collect()
-    }
-
-    /// Commands unanswered for longer than `limit_ms`, forgotten.
-    pub fn overdue(&mut self, now_ms: f64, limit_ms: f64) -> Vec<Purpose> {
+    /// Commands unanswered for longer than their limit (`limit_ms` of their purpose),
+    /// forgotten.
+    pub fn overdue(&mut self, now_ms: f64, limit_ms: impl Fn(&Purpose) -> f64) -> Vec<Purpose> {
         let late: Vec<String> = self
             .waiting
             .iter()
-            .filter(|(_, w)| now_ms - w.sent_at_ms > limit_ms)
+            .filter(|(_, w)| now_ms - w.sent_at_ms > limit_ms(&w.purpose))
             .map(|(r, _)| r.clone())
             .collect();
         late.iter()
@@ -305,24 +314,42 @@ mod tests {
             requests.receive(&broadcast.encode()),
             Ok(Inbound::Message(stored(4, None)))
         );
-        assert!(requests.abandon().is_empty());
+        assert!(
+            requests.overdue(f64::MAX, |_| 0.0).is_empty(),
+            "both answered"
+        );
     }
 
     #[test]
-    fn unanswered_commands_are_handed_back_when_late_or_when_the_socket_drops() {
+    fn unanswered_commands_are_handed_back_once_late_and_a_ping_is_late_sooner() {
+        let limit = |purpose: &Purpose| match purpose {
+            Purpose::Ping => 5_000.0,
+            _ => 10_000.0,
+        };
         let mut requests = Requests::default();
         requests.send(ConversationId(4), "c-1", "one", 0.0);
         requests.send(ConversationId(4), "c-2", "two", 5_000.0);
-        let late = requests.overdue(12_000.0, 10_000.0);
-        assert_eq!(
-            late,
-            [Purpose::Send {
-                conversation: ConversationId(4),
-                client_id: "c-1".into()
-            }]
+        let ping = requests.ping(6_000.0);
+        let value: Value = serde_json::from_str(&ping).expect("JSON");
+        assert_eq!(value["event"], "ping");
+        assert!(requests.pinging());
+        let late = requests.overdue(12_000.0, limit);
+        assert_eq!(late.len(), 2, "{late:?}");
+        assert!(late.contains(&Purpose::Ping));
+        assert!(late.contains(&Purpose::Send {
+            conversation: ConversationId(4),
+            client_id: "c-1".into()
+        }));
+        assert!(!requests.pinging());
+        assert!(
+            requests.overdue(12_000.0, limit).is_empty(),
+            "handed back once"
         );
-        assert_eq!(requests.abandon().len(), 1);
-        assert!(requests.abandon().is_empty());
+        // A pong answers its ping.
+        let again = requests.ping(13_000.0);
+        let pong = ServerFrame::reply(ServerEvent::Pong {}, Some(reference_of(&again)));
+        assert_eq!(requests.receive(&pong.encode()), Ok(Inbound::Nothing));
+        assert!(!requests.pinging());
     }
 
     #[test]

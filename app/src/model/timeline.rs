@@ -1,24 +1,24 @@
-//! One conversation's messages as this tab knows them: the stored messages (keyed and ordered
-//! by `seq`, each once, whatever mix of history pages, live events and replays brought them)
-//! and this tab's own sends that the server has not confirmed yet. A send is identified by its
-//! client message id, so the stored copy replaces it exactly once, however it arrives.
+//! One conversation's messages as this tab knows them: the stored messages, keyed and ordered
+//! by `seq`, each once, whatever mix of history pages, live events and replays brought them;
+//! how they are shown (day headings, the person's unconfirmed sends after them, "Seen" under
+//! the last of the person's messages the other member has read). The unconfirmed sends
+//! themselves belong to the outbox, which drops each one once its stored copy arrives.
 
 use std::collections::BTreeMap;
 
-use natter::protocol::{MessagePage, MessageView};
+use natter::protocol::{MessagePage, MessageView, UserId};
 use time::{Date, OffsetDateTime};
 
 /// Where an unconfirmed send stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendState {
-    /// Handed to the socket; waiting for the server's acknowledgement.
+    /// In the outbox: sent, or to be sent once connected, under its client message id.
     Pending,
-    /// Not stored (as far as this tab knows), with the reason to show. Retrying reuses the
-    /// client message id, so the server stores it at most once.
+    /// Refused by the server for good, with the reason to show; it can only be discarded.
     Failed(String),
 }
 
-/// A message this tab sent that has no stored copy yet.
+/// A message the person wrote that has no stored copy yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
     pub client_id: String,
@@ -92,10 +92,42 @@ pub fn with_days(rows: Vec<Row>, day_of: impl Fn(OffsetDateTime) -> Date) -> Vec
     items
 }
 
+/// What a message of the person's own says under it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receipt {
+    /// Stored; the other member has not read this far.
+    Sent,
+    /// The last of the person's messages the other member has read.
+    Seen,
+    /// Read, but a later message of the person's is read too (that one says "Seen").
+    None,
+}
+
+impl Receipt {
+    /// The receipt of the person's message `seq`, given the other member's read mark and the
+    /// newest of the person's messages within it (`Timeline::newest_own_read`).
+    pub fn of(seq: i64, partner_read: i64, newest_own_read: i64) -> Self {
+        if seq > partner_read {
+            Self::Sent
+        } else if seq == newest_own_read {
+            Self::Seen
+        } else {
+            Self::None
+        }
+    }
+
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Self::Sent => Some("Sent"),
+            Self::Seen => Some("Seen"),
+            Self::None => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timeline {
     stored: BTreeMap<i64, MessageView>,
-    outgoing: Vec<Outgoing>,
     history: History,
 }
 
@@ -127,50 +159,27 @@ impl Timeline {
     }
 
     /// Adds a stored message; `false` if it was already held (a replay or a second copy).
-    /// A message carrying the client id of one of this tab's sends replaces that send.
     pub fn insert(&mut self, message: MessageView) -> bool {
         if self.stored.contains_key(&message.seq) {
             return false;
-        }
-        if let Some(client_id) = &message.client_id {
-            self.outgoing.retain(|o| &o.client_id != client_id);
         }
         self.stored.insert(message.seq, message);
         true
     }
 
-    /// Records a send this tab is about to make.
-    pub fn queue(&mut self, client_id: String, text: String) {
-        self.outgoing.push(Outgoing {
-            client_id,
-            text,
-            state: SendState::Pending,
-        });
+    /// The stored messages held, oldest first.
+    pub fn messages(&self) -> impl Iterator<Item = &MessageView> {
+        self.stored.values()
     }
 
-    /// Marks a pending send as failed; `false` if it is not pending (already stored).
-    pub fn fail(&mut self, client_id: &str, reason: impl Into<String>) -> bool {
-        match self
-            .outgoing
-            .iter_mut()
-            .find(|o| o.client_id == client_id && o.state == SendState::Pending)
-        {
-            Some(outgoing) => {
-                outgoing.state = SendState::Failed(reason.into());
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Puts a failed send back to pending and returns its text, to send again with the same id.
-    pub fn retry(&mut self, client_id: &str) -> Option<String> {
-        let outgoing = self
-            .outgoing
-            .iter_mut()
-            .find(|o| o.client_id == client_id && matches!(o.state, SendState::Failed(_)))?;
-        outgoing.state = SendState::Pending;
-        Some(outgoing.text.clone())
+    /// The newest of `me`'s messages the other member has read (their mark is `partner_read`),
+    /// 0 for none: the one that says "Seen".
+    pub fn newest_own_read(&self, me: UserId, partner_read: i64) -> i64 {
+        self.stored
+            .range(..=partner_read)
+            .rev()
+            .find(|(_, m)| m.sender_id == me)
+            .map_or(0, |(seq, _)| *seq)
     }
 
     /// The newest `seq` held (0 for none): what to give `joinConversation` as `lastSeq`.
@@ -191,13 +200,14 @@ impl Timeline {
         self.history == History::More
     }
 
-    /// Stored messages by `seq`, then this tab's unconfirmed sends in the order they were made.
-    pub fn rows(&self) -> Vec<Row> {
+    /// Stored messages by `seq`, then the person's unconfirmed sends (`outgoing`, from the
+    /// outbox) in the order written.
+    pub fn rows(&self, outgoing: Vec<Outgoing>) -> Vec<Row> {
         self.stored
             .values()
             .cloned()
             .map(Row::Stored)
-            .chain(self.outgoing.iter().cloned().map(Row::Outgoing))
+            .chain(outgoing.into_iter().map(Row::Outgoing))
             .collect()
     }
 }
@@ -222,7 +232,7 @@ mod tests {
     }
 
     fn keys(timeline: &Timeline) -> Vec<String> {
-        timeline.rows().iter().map(Row::key).collect()
+        timeline.rows(Vec::new()).iter().map(Row::key).collect()
     }
 
     #[test]
@@ -261,34 +271,57 @@ mod tests {
         assert!(!timeline.has_older());
     }
 
-    #[test]
-    fn a_confirmed_send_replaces_its_pending_row_exactly_once() {
-        let mut timeline = Timeline::default();
-        timeline.insert(message(1, None));
-        timeline.queue("c-1".into(), "hello".into());
-        assert_eq!(keys(&timeline), ["m101", "pc-1"]);
-        assert!(timeline.insert(message(2, Some("c-1"))));
-        // The same message again (an ack after a replay, another tab): nothing changes.
-        assert!(!timeline.insert(message(2, Some("c-1"))));
-        assert_eq!(keys(&timeline), ["m101", "m102"]);
-        assert_eq!(timeline.newest_seq(), 2);
+    fn pending(client_id: &str) -> Outgoing {
+        Outgoing {
+            client_id: client_id.into(),
+            text: "hello".into(),
+            state: SendState::Pending,
+        }
     }
 
     #[test]
-    fn a_failed_send_can_be_retried_with_the_same_id_and_lands_once() {
+    fn unconfirmed_sends_follow_the_stored_messages_and_change_key_when_refused() {
         let mut timeline = Timeline::default();
-        timeline.queue("c-1".into(), "hello".into());
-        assert!(timeline.fail("c-1", "connection lost"));
-        assert_eq!(keys(&timeline), ["fc-1"]);
-        assert_eq!(timeline.retry("c-1").as_deref(), Some("hello"));
+        timeline.insert(message(1, None));
+        let refused = Outgoing {
+            state: SendState::Failed("Not sent: too long.".into()),
+            ..pending("c-2")
+        };
+        let keys: Vec<String> = timeline
+            .rows(vec![pending("c-1"), refused])
+            .iter()
+            .map(Row::key)
+            .collect();
+        assert_eq!(keys, ["m101", "pc-1", "fc-2"]);
+    }
+
+    #[test]
+    fn seen_is_shown_under_the_last_own_message_the_other_member_read() {
+        let me = UserId(1);
+        let mut timeline = Timeline::default();
+        for seq in 1..=5 {
+            let mut m = message(seq, None);
+            // Seq 3 is the other member's.
+            if seq == 3 {
+                m.sender_id = UserId(2);
+            }
+            timeline.insert(m);
+        }
+        // They read up to their own message 3: the newest of mine within that is 2.
+        let newest = timeline.newest_own_read(me, 3);
+        assert_eq!(newest, 2);
+        let receipts: Vec<Receipt> = [1, 2, 4, 5]
+            .into_iter()
+            .map(|seq| Receipt::of(seq, 3, newest))
+            .collect();
         assert_eq!(
-            timeline.retry("c-1"),
-            None,
-            "only a failed send can be retried"
+            receipts,
+            [Receipt::None, Receipt::Seen, Receipt::Sent, Receipt::Sent]
         );
-        assert_eq!(keys(&timeline), ["pc-1"]);
-        timeline.insert(message(1, Some("c-1")));
-        assert_eq!(keys(&timeline), ["m101"]);
+        assert_eq!(Receipt::Seen.label(), Some("Seen"));
+        assert_eq!(Receipt::None.label(), None);
+        assert_eq!(timeline.newest_own_read(me, 0), 0, "nothing read yet");
+        assert_eq!(timeline.newest_own_read(me, 99), 5);
     }
 
     #[test]
@@ -299,28 +332,13 @@ mod tests {
             m.created_at += time::Duration::days(day);
             timeline.insert(m);
         }
-        timeline.queue("c-1".into(), "hi".into());
-        let keys: Vec<String> = with_days(timeline.rows(), |t| t.date())
+        let keys: Vec<String> = with_days(timeline.rows(vec![pending("c-1")]), |t| t.date())
             .iter()
             .map(Item::key)
             .collect();
         assert_eq!(
             keys,
             ["d1970-01-01", "m101", "m102", "d1970-01-02", "m103", "pc-1"]
-        );
-    }
-
-    #[test]
-    fn a_send_stored_before_the_drop_is_confirmed_by_the_replay() {
-        let mut timeline = Timeline::default();
-        timeline.queue("c-1".into(), "hello".into());
-        timeline.fail("c-1", "connection lost");
-        // After reconnecting, `joinConversation {lastSeq}` replays it as a newMessage.
-        timeline.insert(message(1, Some("c-1")));
-        assert_eq!(keys(&timeline), ["m101"]);
-        assert!(
-            !timeline.fail("c-1", "late"),
-            "a stored message cannot fail"
         );
     }
 }

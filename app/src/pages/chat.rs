@@ -1,7 +1,9 @@
 //! The signed-in layout: the top bar (connection state, sign-out), the sidebar (start a
 //! conversation, the conversation list) and the conversation pane. On a phone-sized screen the
 //! list and the open conversation are separate views (the URL says which), with a way back.
-//! This page owns the chat store and, in the browser, starts the socket and the clock.
+//! This page owns the chat store and, in the browser, restores the person's outbox and starts
+//! the socket and the clock. Signing out on purpose forgets the outbox (after asking, if it
+//! holds anything), so nothing unsent stays behind on a shared browser.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -83,6 +85,8 @@ fn Chat(
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
+            // Before the socket starts: its first connection sends what the outbox holds.
+            store.restore_outbox();
             crate::socket::start(store, account);
             start_clock(store);
             watch_visibility(store);
@@ -92,6 +96,7 @@ fn Chat(
     let leave = Action::new(|_: &()| sign_out());
     Effect::new(move |_| {
         if let Some(Ok(())) = leave.value().get() {
+            store.forget_outbox();
             account.signed_out(None);
             navigate("/", Default::default());
         }
@@ -135,6 +140,15 @@ fn Chat(
                         class="ghost"
                         data-testid="sign-out"
                         on:click=move |_| {
+                            if store.has_unsent()
+                                && !window()
+                                    .confirm_with_message(
+                                        "Some of your messages have not been sent yet. Sign out and discard them?",
+                                    )
+                                    .unwrap_or(false)
+                            {
+                                return;
+                            }
                             leave.dispatch(());
                         }
                     >
@@ -186,13 +200,18 @@ fn start_clock(store: ChatStore) {
     }
 }
 
-/// Keeps `store.visible` in step with the tab's visibility.
+/// Keeps `store.visible` in step with the tab's visibility; a tab coming back into view (a
+/// phone waking up) checks that its connection survived.
 #[cfg(feature = "hydrate")]
 fn watch_visibility(store: ChatStore) {
     let read = || !document().hidden();
     store.visible.set(read());
     let listener = window_event_listener_untyped("visibilitychange", move |_| {
-        store.visible.try_set(read());
+        let visible = read();
+        store.visible.try_set(visible);
+        if visible {
+            store.check_connection();
+        }
     });
     on_cleanup(move || listener.remove());
 }

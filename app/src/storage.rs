@@ -1,0 +1,60 @@
+//! The browser's saved copy of each person's outbox, in `localStorage` under one key per
+//! account (`model::outbox::storage_key`): only the signed-in person's key is ever read, so one
+//! account never sees or sends another's messages on a shared browser. Every write reads the
+//! saved copy afresh and applies one change to it, so two tabs of the same person do not undo
+//! each other. Storage may be missing or full (private modes, quotas): the outbox then lives in
+//! the tab only, and the console says so. Browser only; it decides nothing about the outbox.
+
+use leptos::prelude::window;
+use leptos::web_sys::Storage;
+use natter::protocol::UserId;
+
+use crate::model::outbox::{Change, Saved, decode, encode, storage_key};
+
+fn storage() -> Option<Storage> {
+    window().local_storage().ok().flatten()
+}
+
+fn read(storage: &Storage, user: UserId) -> Vec<Saved> {
+    storage
+        .get_item(&storage_key(user))
+        .ok()
+        .flatten()
+        .map(|text| decode(user, &text))
+        .unwrap_or_default()
+}
+
+/// The person's saved entries, oldest first (none if storage is unavailable).
+pub fn load(user: UserId) -> Vec<Saved> {
+    storage().map(|s| read(&s, user)).unwrap_or_default()
+}
+
+/// Applies one change to the person's saved entries; an empty outbox leaves no key behind.
+pub fn save(user: UserId, change: &Change) {
+    let Some(storage) = storage() else {
+        leptos::logging::warn!(
+            "natter outbox: no localStorage; unsent messages live in this tab only"
+        );
+        return;
+    };
+    let mut entries = read(&storage, user);
+    change.apply(&mut entries);
+    let key = storage_key(user);
+    let written = if entries.is_empty() {
+        storage.remove_item(&key)
+    } else {
+        storage.set_item(&key, &encode(user, &entries))
+    };
+    if written.is_err() {
+        leptos::logging::warn!(
+            "natter outbox: could not save; unsent messages live in this tab only"
+        );
+    }
+}
+
+/// Removes the person's saved outbox.
+pub fn clear(user: UserId) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(&storage_key(user));
+    }
+}

@@ -8,12 +8,21 @@ source scripts/tools-path.sh
 
 failed=()
 passed=()
+reasons=() # what each failed step printed about its failure, for the summary
 step() { # name, command...
   local name=$1; shift
   printf '\n\033[1m==> %s\033[0m\n' "$name"
-  local start=$SECONDS
-  if "$@"; then passed+=("$name ($((SECONDS - start))s)"); return 0
-  else failed+=("$name ($((SECONDS - start))s)"); return 1; fi
+  local start=$SECONDS log
+  log=$(mktemp -p "$scratch")
+  if "$@" > >(tee "$log") 2>&1; then passed+=("$name ($((SECONDS - start))s)"); return 0; fi
+  failed+=("$name ($((SECONDS - start))s)")
+  # The summary repeats the lines that say why (a CI record may keep only the end of the
+  # output), and how much disk and memory were left: a full disk fails builds in ways that
+  # look like code errors.
+  sleep 0.2 # let tee finish
+  reasons+=("$name: $(grep -aE 'error(\[|:)|Error:|panicked|FAILED|failed|✘' "$log" | grep -av '^ *[0-9]*: ' | head -15)
+    disk: $(df -h . | awk 'NR==2 {print $4 " free of " $2}'); memory: $(free -h | awk '/^Mem:/ {print $7 " available"}')")
+  return 1
 }
 
 server_pid=""
@@ -67,6 +76,7 @@ else
 fi
 
 printf '\n\033[1m==> summary\033[0m\n'
+for r in "${reasons[@]}"; do printf '  \033[31mwhy\033[0m %s\n' "$r"; done
 for p in "${passed[@]}"; do printf '  \033[32mpassed\033[0m %s\n' "$p"; done
 for f in "${failed[@]}"; do printf '  \033[31mFAILED\033[0m %s\n' "$f"; done
 [ ${#failed[@]} -eq 0 ]

@@ -8,6 +8,7 @@
 //! Unique-constraint violations become domain errors here and nowhere else.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -15,6 +16,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use time::OffsetDateTime;
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::ChatError;
 use crate::message::{ClientMessageId, Message, MessageBody};
@@ -24,7 +26,11 @@ use crate::user::{User, UserName};
 /// The database behind the chat: SQLite (embedded default) or PostgreSQL.
 #[derive(Clone, Debug)]
 pub enum Store {
-    Sqlite(SqlitePool),
+    Sqlite {
+        pool: SqlitePool,
+        /// Taken by every writer; see [`Store::writer`].
+        writer: Arc<Mutex<()>>,
+    },
     Postgres(PgPool),
 }
 
@@ -32,7 +38,7 @@ pub enum Store {
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match $store {
-            Store::Sqlite($pool) => $body,
+            Store::Sqlite { pool: $pool, .. } => $body,
             Store::Postgres($pool) => $body,
         }
     };
@@ -87,7 +93,10 @@ impl Store {
                     .run(&pool)
                     .await
                     .map_err(|e| ChatError::Internal(format!("sqlite migrations failed: {e}")))?;
-                Self::Sqlite(pool)
+                Self::Sqlite {
+                    pool,
+                    writer: Arc::default(),
+                }
             }
             Engine::Postgres => {
                 let pool = PgPoolOptions::new()
@@ -107,8 +116,19 @@ impl Store {
 
     pub fn engine(&self) -> Engine {
         match self {
-            Self::Sqlite(_) => Engine::Sqlite,
+            Self::Sqlite { .. } => Engine::Sqlite,
             Self::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Queues a writer behind the others. SQLite takes one writer at a time, and one that
+    /// finds the lock taken sleeps in the busy handler (1, 2, 5 … 100 ms) while later writers
+    /// get in: a long tail under concurrent sends (docs/PERFORMANCE.md, finding 3). Here they
+    /// wait in order instead. PostgreSQL locks rows and needs no queue.
+    async fn writer(&self) -> Option<MutexGuard<'_, ()>> {
+        match self {
+            Self::Sqlite { writer, .. } => Some(writer.lock().await),
+            Self::Postgres(_) => None,
         }
     }
 
@@ -254,6 +274,7 @@ impl Store {
                       ON CONFLICT (direct_key) DO NOTHING RETURNING id";
         let member = "INSERT INTO conversation_members (conversation_id, user_id, joined_at) VALUES ($1, $2, $3)";
         let existing = "SELECT id FROM conversations WHERE direct_key = $1";
+        let writer = self.writer().await;
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let created: Option<(i64,)> = sqlx::query_as(insert).bind(&key).bind(now).fetch_optional(&mut *tx).await?;
@@ -267,6 +288,7 @@ impl Store {
                 }
                 None => {
                     tx.rollback().await?;
+                    drop(writer);
                     let (id,): (i64,) = sqlx::query_as(existing).bind(&key).fetch_one(pool).await?;
                     Ok((ConversationId(id), false))
                 }
@@ -391,11 +413,8 @@ impl Store {
         body: &MessageBody,
         client_id: Option<&ClientMessageId>,
     ) -> Result<(Message, bool), ChatError> {
-        if let Some(client_id) = client_id
-            && let Some(existing) = self.message_by_client_id(sender.id, client_id).await?
-        {
-            return same_message(existing, conversation, body, client_id).map(|m| (m, false));
-        }
+        // A retried client id is found by the unique constraint, not by a lookup first: a
+        // retry is rare, and a lookup would cost every send one more round trip.
         let now = now_millis();
         let bump =
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
@@ -405,6 +424,7 @@ impl Store {
         let read = "UPDATE conversation_members SET last_read_seq = $3 \
                     WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < $3";
         let client = client_id.map(ClientMessageId::as_str);
+        let writer = self.writer().await;
         let written: Result<(i64, i64), sqlx::Error> = with_pool!(self, pool => {
             async {
                 // The UPDATE comes first: it takes the write lock (SQLite) or the row lock
@@ -426,6 +446,7 @@ impl Store {
                 Ok((id, seq))
             }.await
         });
+        drop(writer);
         match written {
             Ok((id, seq)) => Ok((
                 Message {
@@ -440,7 +461,8 @@ impl Store {
                 },
                 true,
             )),
-            // A concurrent retry with the same client id won the race: answer with its message.
+            // The client id was used before (a retry, or a concurrent one that won the race):
+            // the transaction rolled back, seq included; answer with the stored message.
             Err(e) if is_unique_violation(&e) && client_id.is_some() => {
                 let client_id = client_id.expect("checked by the guard");
                 let existing = self
@@ -480,6 +502,7 @@ impl Store {
              WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < {target}"
         );
         let current = "SELECT last_read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
+        let writer = self.writer().await;
         with_pool!(self, pool => {
             let moved = sqlx::query(&update)
                 .bind(conversation.0)
@@ -488,6 +511,7 @@ impl Store {
                 .execute(pool)
                 .await?
                 .rows_affected() > 0;
+            drop(writer);
             let (mark,): (i64,) = sqlx::query_as(current).bind(conversation.0).bind(user.0).fetch_one(pool).await?;
             Ok((mark, moved))
         })

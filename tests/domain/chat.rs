@@ -290,6 +290,7 @@ async fn a_retried_send_is_stored_and_broadcast_once(engine: Engine) {
         panic!()
     };
     assert_eq!(message.message, "after", "the retry must not be broadcast");
+    assert_eq!(message.seq, 2, "a refused retry must leave no gap in seq");
     let page = f.chat.history(&bob, conv, None, None).await.unwrap();
     assert_eq!(page.messages.len(), 2);
 }

@@ -27,6 +27,8 @@ use crate::state::{AppState, Settings};
 /// How often the server pings an idle client, and how long it waits for any sign of life.
 const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+/// Bytes read from the socket at a time; a larger frame is read in several goes.
+const READ_BUFFER_BYTES: usize = 4096;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -54,8 +56,11 @@ async fn upgrade(
     let connection = state.chat.connect(user);
     let (shutdown, tracker) = (state.shutdown.clone(), state.connections.clone());
     let write_timeout = state.settings.write_timeout;
+    // tungstenite's default read buffer is 128 KiB, resident per socket and zero-filled on
+    // every read (docs/PERFORMANCE.md, finding 1); chat frames are small.
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             tracker.track_future(serve(socket, connection, shutdown, write_timeout))
         })

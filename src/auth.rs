@@ -4,6 +4,8 @@
 //! Browsers carry the same token in an HttpOnly cookie; API and socket clients send it as a
 //! bearer token.
 
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::Argon2;
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ChatError;
 use crate::protocol::UserId;
+use crate::quota::Quota;
 use crate::store::{Store, now_millis};
 use crate::user::{AuthUser, Password, User, UserName};
 
@@ -27,6 +30,8 @@ pub struct Auth {
     decoding: DecodingKey,
     token_ttl: Duration,
     secure_cookies: bool,
+    /// Sign-in attempts per username (lower-cased).
+    login_limit: Arc<Quota<String>>,
 }
 
 /// The session cookie's name.
@@ -56,9 +61,18 @@ const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 impl Auth {
     /// `secret` signs tokens (at least 32 bytes); `token_ttl` is how long a login lasts;
-    /// `secure_cookies` marks the session cookie Secure (HTTPS only).
-    pub fn new(store: Store, secret: &[u8], token_ttl: Duration, secure_cookies: bool) -> Self {
+    /// `secure_cookies` marks the session cookie Secure (HTTPS only); `login_per_minute` limits
+    /// sign-in attempts per username (0: no limit).
+    pub fn new(
+        store: Store,
+        secret: &[u8],
+        token_ttl: Duration,
+        secure_cookies: bool,
+        login_per_minute: u32,
+    ) -> Self {
+        let login_limit = NonZeroU32::new(login_per_minute).map(governor::Quota::per_minute);
         Self {
+            login_limit: Arc::new(Quota::new(login_limit)),
             store,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -102,8 +116,12 @@ impl Auth {
         self.issue(user).await
     }
 
-    /// Checks a username and password and opens a new session.
+    /// Checks a username and password and opens a new session. Attempts on one username are
+    /// limited (whether the name exists or not, so the limit tells nothing either), before
+    /// any password work: guessing is slowed and cannot be used to keep the CPU busy hashing.
     pub async fn login(&self, username: &str, password: &str) -> Result<Issued, ChatError> {
+        let key: String = username.trim().chars().take(64).collect();
+        self.login_limit.check(&key.to_lowercase())?;
         // A name that cannot exist is simply a wrong credential: no hint about the rules.
         let found = match UserName::parse(username) {
             Ok(name) => self.store.credentials(&name).await?,

@@ -14,6 +14,7 @@ use crate::message::{ClientMessageId, MessageBody};
 use crate::protocol::{
     ConversationId, ConversationView, MessagePage, MessageView, ReadMark, UserId, UserView,
 };
+use crate::quota::Quota;
 use crate::store::{Access, ConversationRecord, Store};
 use crate::user::{AuthUser, UserName};
 
@@ -34,6 +35,9 @@ pub struct ChatConfig {
     pub send_per_second: u32,
     /// Messages a user may send in a burst above the sustained rate.
     pub send_burst: u32,
+    /// Sign-in attempts per username per minute, also the burst (0: no limit): slows online
+    /// password guessing against one account.
+    pub login_per_minute: u32,
 }
 
 impl Default for ChatConfig {
@@ -46,6 +50,7 @@ impl Default for ChatConfig {
             secure_cookies: false,
             send_per_second: 10,
             send_burst: 30,
+            login_per_minute: 10,
         }
     }
 }
@@ -99,8 +104,8 @@ struct Inner {
     auth: Auth,
     hub: Hub,
     config: ChatConfig,
-    /// Per-user send quota; `None` when unlimited.
-    send_limit: Option<governor::DefaultKeyedRateLimiter<UserId>>,
+    /// Per-user send quota.
+    send_limit: Quota<UserId>,
     /// Striped per-conversation locks: a conversation's store-then-publish runs one at a time,
     /// so every subscriber sees its messages in `seq` order.
     send_locks: Vec<tokio::sync::Mutex<()>>,
@@ -115,11 +120,12 @@ impl Chat {
             secret,
             config.token_ttl,
             config.secure_cookies,
+            config.login_per_minute,
         );
-        let send_limit = NonZeroU32::new(config.send_per_second).map(|rate| {
+        let send_limit = Quota::new(NonZeroU32::new(config.send_per_second).map(|rate| {
             let burst = NonZeroU32::new(config.send_burst).unwrap_or(rate);
-            governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
-        });
+            governor::Quota::per_second(rate).allow_burst(burst)
+        }));
         Self {
             inner: Arc::new(Inner {
                 send_limit,
@@ -399,22 +405,7 @@ impl Chat {
     /// Counts one send against the caller's quota. Retries of a stored message count too: a
     /// client hammering retries is slowed like any other.
     fn check_send_quota(&self, me: &AuthUser) -> Result<(), ChatError> {
-        let Some(limiter) = &self.inner.send_limit else {
-            return Ok(());
-        };
-        limiter.check_key(&me.id()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            ChatError::RateLimited {
-                retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-            }
-        })?;
-        // Forget users whose quota has refilled, now and then, so the table stays small.
-        if limiter.len() > 10_000 {
-            limiter.retain_recent();
-        }
-        Ok(())
+        self.inner.send_limit.check(&me.id())
     }
 
     async fn check_member(

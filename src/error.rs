@@ -46,7 +46,7 @@ pub enum ChatError {
     InvalidPayload(String),
     #[error("{0}")]
     InvalidQuery(String),
-    #[error("too many requests; retry in {retry_after_ms} ms")]
+    #[error("too many attempts; try again in {} s", retry_after_ms.div_ceil(1000))]
     RateLimited { retry_after_ms: u64 },
     #[error("storage failure")]
     Storage(#[source] sqlx::Error),

@@ -16,6 +16,8 @@ pub mod hub;
 #[cfg(feature = "server")]
 pub mod message;
 #[cfg(feature = "server")]
+mod quota;
+#[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testdb;

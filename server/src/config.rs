@@ -56,6 +56,10 @@ pub struct Config {
     #[arg(long, env = "NATTER_SEND_BURST", default_value_t = 30)]
     pub send_burst: u32,
 
+    /// Sign-in attempts per minute for one username, also the burst (0: no limit)
+    #[arg(long, env = "NATTER_LOGIN_RATE", default_value_t = 10)]
+    pub login_rate: u32,
+
     /// Events buffered per room before a slow client is caught up from storage instead
     #[arg(long, env = "NATTER_ROOM_BUFFER", default_value_t = 256)]
     pub room_buffer: usize,

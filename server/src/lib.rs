@@ -59,6 +59,7 @@ impl App {
                 secure_cookies: config.secure_cookies,
                 send_per_second: config.send_rate,
                 send_burst: config.send_burst,
+                login_per_minute: config.login_rate,
                 ..ChatConfig::default()
             },
         );

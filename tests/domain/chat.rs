@@ -119,6 +119,42 @@ async fn registering_and_logging_in_checks_names_and_passwords(engine: Engine) {
     ));
 }
 
+async fn sign_in_attempts_on_one_name_are_limited(engine: Engine) {
+    let config = ChatConfig {
+        login_per_minute: 3,
+        ..unlimited()
+    };
+    let f = Fixture::with_config(engine, config).await;
+    let auth = f.chat.auth();
+    auth.register("alice", "correct horse battery")
+        .await
+        .unwrap();
+    auth.register("bob", "correct horse battery").await.unwrap();
+    for _ in 0..3 {
+        assert!(matches!(
+            auth.login("alice", "a guess").await,
+            Err(ChatError::WrongCredentials)
+        ));
+    }
+    // The right password does not get through once the allowance is spent, in any letter case.
+    let Err(ChatError::RateLimited { retry_after_ms }) =
+        auth.login(" ALICE", "correct horse battery").await
+    else {
+        panic!("a fourth attempt within the minute must be refused");
+    };
+    assert!((1..=20_000).contains(&retry_after_ms), "{retry_after_ms}");
+    // Names that do not exist are limited alike, so the limit reveals nothing; other names
+    // are not slowed by alice's.
+    for _ in 0..3 {
+        assert!(auth.login("nobody", "a guess").await.is_err());
+    }
+    assert!(matches!(
+        auth.login("nobody", "a guess").await,
+        Err(ChatError::RateLimited { .. })
+    ));
+    auth.login("bob", "correct horse battery").await.unwrap();
+}
+
 async fn a_token_stops_working_after_logout(engine: Engine) {
     let f = Fixture::new(engine).await;
     let issued = f
@@ -817,6 +853,7 @@ async fn every_connection_of_a_member_hears_room_messages(engine: Engine) {
 
 natter::on_both_engines!(
     registering_and_logging_in_checks_names_and_passwords,
+    sign_in_attempts_on_one_name_are_limited,
     a_token_stops_working_after_logout,
     an_expired_token_is_refused_as_expired,
     opening_a_conversation_twice_returns_the_same_one,

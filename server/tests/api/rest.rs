@@ -432,7 +432,36 @@ async fn responses_are_compressed_for_clients_that_accept_it(engine: Engine) {
     assert!(plain.headers().get("content-encoding").is_none());
 }
 
+async fn repeated_sign_in_attempts_get_429_with_retry_after(engine: Engine) {
+    let app = TestApp::spawn_with(engine, |config| config.login_rate = 2).await;
+    app.user("alice").await;
+    let attempt = || {
+        app.http
+            .post(app.url("/api/auth/login"))
+            .json(&json!({"username": "alice", "password": "a guess"}))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(attempt().await.unwrap().status(), 401);
+    }
+    let refused = attempt().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&wait), "Retry-After: {wait}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "rateLimited");
+    assert!(
+        body["message"].as_str().unwrap().contains("try again in"),
+        "{body}"
+    );
+}
+
 natter::on_both_engines!(
+    repeated_sign_in_attempts_get_429_with_retry_after,
     responses_are_compressed_for_clients_that_accept_it,
     the_openapi_document_describes_every_endpoint,
     accounts_register_log_in_and_out,

@@ -76,8 +76,13 @@ enum Ended {
     Stop,
     /// The browser went offline.
     Offline,
-    /// The connection failed or dropped; `opened` if it had been established.
-    Dropped { opened: bool, suspect_session: bool },
+    /// The connection failed or dropped; `established` if the server had answered `resume`
+    /// on it. Only an established connection starts the next attempt from the shortest delay:
+    /// one that opens and drops at once (a server restarting in a loop, a proxy) backs off.
+    Dropped {
+        established: bool,
+        suspect_session: bool,
+    },
 }
 
 async fn run(store: ChatStore, account: Account, mut inbox: UnboundedReceiver<Outbound>) {
@@ -103,13 +108,14 @@ async fn run(store: ChatStore, account: Account, mut inbox: UnboundedReceiver<Ou
                 continue;
             }
             Ended::Dropped {
-                opened,
+                established,
                 suspect_session,
             } => {
-                failures = if opened { 1 } else { failures + 1 };
+                failures = if established { 1 } else { failures + 1 };
                 // A refused upgrade looks like any failed connection: ask whether the session
                 // is still valid before retrying forever.
-                if (suspect_session || !opened) && matches!(current_session().await, Ok(None)) {
+                if (suspect_session || !established) && matches!(current_session().await, Ok(None))
+                {
                     account.signed_out(Some(
                         "Your session has ended. Sign in again to keep chatting.".to_owned(),
                     ));
@@ -128,8 +134,8 @@ async fn run(store: ChatStore, account: Account, mut inbox: UnboundedReceiver<Ou
 }
 
 /// Waits while there is no connection: until `delay_ms` passes (if given), the browser comes
-/// back online, or the person asks to retry. Sends made meanwhile stay in the outbox. `None`
-/// when the task must stop.
+/// back online, the tab comes back into view, or the person asks to retry. Messages written
+/// meanwhile stay in the outbox. `None` when the task must stop.
 async fn wait(
     store: &ChatStore,
     inbox: &mut UnboundedReceiver<Outbound>,
@@ -145,11 +151,15 @@ async fn wait(
             request = inbox.next() => request,
         };
         match request? {
-            Outbound::Network { online: true } | Outbound::ReconnectNow => return Some(()),
+            // Back online, asked to, or the tab came back into view (a phone waking up): skip
+            // the rest of the delay.
+            Outbound::Network { online: true } | Outbound::ReconnectNow | Outbound::Check => {
+                return Some(());
+            }
             Outbound::Network { online: false } => {
                 store.status.try_set(ConnectionStatus::Offline);
             }
-            Outbound::Flush | Outbound::Check | Outbound::Join(_) | Outbound::MarkRead { .. } => {}
+            Outbound::Flush | Outbound::Join(_) | Outbound::MarkRead { .. } => {}
             Outbound::Stop => return None,
         }
     }
@@ -166,13 +176,13 @@ enum Step {
 async fn connection(store: &ChatStore, inbox: &mut UnboundedReceiver<Outbound>) -> Ended {
     let Some(url) = socket_url() else {
         return Ended::Dropped {
-            opened: false,
+            established: false,
             suspect_session: false,
         };
     };
     let Ok(mut socket) = WebSocket::open(&url) else {
         return Ended::Dropped {
-            opened: false,
+            established: false,
             suspect_session: false,
         };
     };
@@ -180,7 +190,7 @@ async fn connection(store: &ChatStore, inbox: &mut UnboundedReceiver<Outbound>) 
         Ok(true) => {}
         Ok(false) => {
             return Ended::Dropped {
-                opened: false,
+                established: false,
                 suspect_session: false,
             };
         }
@@ -206,7 +216,7 @@ async fn connection(store: &ChatStore, inbox: &mut UnboundedReceiver<Outbound>) 
         .is_err()
     {
         Ended::Dropped {
-            opened: true,
+            established: false,
             suspect_session: false,
         }
     } else {
@@ -251,8 +261,8 @@ async fn serve(
     requests: &mut Requests,
     joined: &mut HashSet<ConversationId>,
 ) -> Ended {
-    let dropped = |suspect_session| Ended::Dropped {
-        opened: true,
+    let dropped = |established, suspect_session| Ended::Dropped {
+        established,
         suspect_session,
     };
     let mut suspect_session = false;
@@ -264,13 +274,13 @@ async fn serve(
         let now = now_ms();
         if !requests.overdue(now, answer_limit).is_empty() {
             // No answer in time: the connection is dead even if the browser has not noticed.
-            return dropped(suspect_session);
+            return dropped(resumed, suspect_session);
         }
         if resumed && !flush(store, socket, requests, now - last_heard_ms).await {
-            return dropped(suspect_session);
+            return dropped(resumed, suspect_session);
         }
         if now - last_heard_ms > QUIET_LIMIT_MS && !ping(socket, requests).await {
-            return dropped(suspect_session);
+            return dropped(resumed, suspect_session);
         }
         let step = {
             let mut tick = TimeoutFuture::new(TICK_MS).fuse();
@@ -282,7 +292,7 @@ async fn serve(
         };
         match step {
             Step::Tick => {}
-            Step::Frame(None) => return dropped(suspect_session),
+            Step::Frame(None) => return dropped(resumed, suspect_session),
             Step::Frame(Some(Err(WebSocketError::ConnectionClose(event)))) => {
                 // 1008: the server ended the session (expired or signed out elsewhere).
                 suspect_session |= event.code == 1008;
@@ -295,7 +305,7 @@ async fn serve(
                         let id = conversation.id;
                         store.apply(Inbound::Conversation(conversation));
                         if !join(store, socket, requests, joined, id).await {
-                            return dropped(suspect_session);
+                            return dropped(resumed, suspect_session);
                         }
                     }
                     Ok(Inbound::Resumed(conversations)) => {
@@ -306,7 +316,7 @@ async fn serve(
                     }
                     Ok(Inbound::ResumeFailed(error)) => {
                         leptos::logging::warn!("natter socket: resume refused: {}", error.message);
-                        return dropped(suspect_session);
+                        return dropped(resumed, suspect_session);
                     }
                     Ok(Inbound::SendFailed {
                         client_id, error, ..
@@ -334,18 +344,18 @@ async fn serve(
             Step::Request(Some(Outbound::Flush | Outbound::ReconnectNow)) => {}
             Step::Request(Some(Outbound::Network { online: true } | Outbound::Check)) => {
                 if !ping(socket, requests).await {
-                    return dropped(suspect_session);
+                    return dropped(resumed, suspect_session);
                 }
             }
             Step::Request(Some(Outbound::MarkRead { conversation, seq })) => {
                 let frame = requests.mark_read(conversation, seq, now_ms());
                 if socket.send(Message::Text(frame)).await.is_err() {
-                    return dropped(suspect_session);
+                    return dropped(resumed, suspect_session);
                 }
             }
             Step::Request(Some(Outbound::Join(id))) => {
                 if !join(store, socket, requests, joined, id).await {
-                    return dropped(suspect_session);
+                    return dropped(resumed, suspect_session);
                 }
             }
         }

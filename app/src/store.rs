@@ -64,7 +64,7 @@ impl ConnectionStatus {
 pub enum Outbound {
     /// Something was written to the outbox: send what is due.
     Flush,
-    /// Make sure the connection is alive (the tab came back into view).
+    /// The tab came back into view: make sure the connection is alive, or retry it now.
     Check,
     /// Join a room (if this connection has not), replaying what the tab has not seen.
     Join(ConversationId),

@@ -46,12 +46,16 @@ interface Line {
   sentClientIds: string[];
   /** Refuses new connections and drops the open ones. */
   cut(): Promise<void>;
+  /** The open connections go silent: the server still gets every frame, the page none, and
+   * nothing closes (a network that died without telling). New connections work. */
+  mute(): void;
 }
 
 /** Signs a person up in a context whose WebSocket runs through a `Line`. */
 async function signUpOnLine(browser: Browser, prefix: string): Promise<{ person: Person; line: Line }> {
   const context = await browser.newContext({ viewport: DESKTOP });
   const live: WebSocketRoute[] = [];
+  const muted = new Set<WebSocketRoute>();
   const line: Line = {
     mode: "pass",
     sentClientIds: [],
@@ -59,6 +63,11 @@ async function signUpOnLine(browser: Browser, prefix: string): Promise<{ person:
       line.mode = "refuse";
       for (const ws of live.splice(0)) {
         await ws.close({ code: 1001, reason: "server restarting" });
+      }
+    },
+    mute() {
+      for (const ws of live.splice(0)) {
+        muted.add(ws);
       }
     },
   };
@@ -78,6 +87,9 @@ async function signUpOnLine(browser: Browser, prefix: string): Promise<{ person:
       server.send(frame);
     });
     server.onMessage((frame) => {
+      if (muted.has(ws)) {
+        return;
+      }
       const parsed = typeof frame === "string" ? JSON.parse(frame) : null;
       if (line.mode === "lose-ack" && parsed?.event === "messageSent") {
         line.mode = "pass";
@@ -306,6 +318,40 @@ test("signing out with unsent messages asks first, and leaves nothing behind", a
   expect(await savedOutboxes(bob.page)).toEqual({});
   line.mode = "pass";
   await expect(texts(alice.page)).toHaveCount(0);
+  expect(alice.errors).toEqual([]);
+  expect(bob.errors).toEqual([]);
+  await alice.context.close();
+  await bob.context.close();
+});
+
+test("a connection that goes silent is noticed by a ping, and its send goes again, stored once", async ({ browser }) => {
+  const alice = await signUpPerson(browser, "alice");
+  const { person: bob, line } = await signUpOnLine(browser, "bob");
+  await converse(alice, bob);
+  await send(bob.page, "Before the silence");
+  // Everything in flight is answered (Bob's read mark too) once Alice's read reaches Bob.
+  await expect(message(bob.page, "Before the silence").getByTestId("receipt")).toHaveText("Seen");
+
+  // The network dies without closing the socket. Once the server has been quiet for a few
+  // seconds, a send goes with a ping, and the missing pong ends the connection well before
+  // the send's own 10 s limit would.
+  line.mute();
+  await bob.page.waitForTimeout(6_000);
+  const before = line.sentClientIds.length;
+  const sentAt = Date.now();
+  await send(bob.page, "Into the silence");
+  await expect(texts(alice.page).last()).toHaveText("Into the silence");
+  await expect(message(bob.page, "Into the silence")).toHaveAttribute("data-state", "pending");
+  await expect(message(bob.page, "Into the silence")).toHaveAttribute("data-state", "sent", { timeout: 15_000 });
+  const noticedIn = Date.now() - sentAt;
+  console.log(`a silent connection was noticed and the send confirmed in ${noticedIn} ms`);
+  expect(noticedIn).toBeLessThan(9_500);
+  const resent = line.sentClientIds.slice(before);
+  expect(resent).toHaveLength(2);
+  expect(new Set(resent).size).toBe(1);
+  await connected(bob.page);
+  await alice.page.reload();
+  await expect(texts(alice.page)).toHaveText(["Before the silence", "Into the silence"]);
   expect(alice.errors).toEqual([]);
   expect(bob.errors).toEqual([]);
   await alice.context.close();

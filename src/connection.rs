@@ -6,7 +6,10 @@
 //! Ordering: a connection delivers each room's messages in `seq` order, each once. Its own
 //! sends are acknowledged (`messageSent`) at the message's place in that order, not before
 //! earlier messages of the room. When it falls behind the hub (`Lagged`), it reads what it
-//! missed from storage rather than dropping anything.
+//! missed from storage rather than dropping anything. Its personal feed (new conversations,
+//! read marks, sign-outs) has no storage to replay from: a connection that falls behind on it
+//! is told so (`resyncRequired`) and must end; the client reconnects and `resume` brings
+//! everything up to date.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -41,8 +44,20 @@ pub struct Connection {
     creates: HashMap<ConversationId, (Option<String>, ConversationView)>,
     /// Read marks this connection set and already answered.
     own_reads: HashMap<ConversationId, i64>,
-    /// Its session was logged out: the transport must close after sending the last frame.
-    ended: bool,
+    /// Set once the last frame has been handed out: the transport must close.
+    ending: Option<Ending>,
+    /// Becomes `ending` once the backlog has gone out.
+    ending_after_backlog: Option<Ending>,
+}
+
+/// Why a connection must end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The session was signed out (elsewhere, or it was deleted).
+    SessionEnded,
+    /// The personal feed dropped events for this connection (it read too slowly): the client
+    /// must reconnect and resume.
+    FellBehind,
 }
 
 impl Connection {
@@ -59,7 +74,8 @@ impl Connection {
             acks: HashMap::new(),
             creates: HashMap::new(),
             own_reads: HashMap::new(),
-            ended: false,
+            ending: None,
+            ending_after_backlog: None,
         }
     }
 
@@ -67,10 +83,10 @@ impl Connection {
         &self.user
     }
 
-    /// Whether the session behind this connection ended (logout elsewhere). Once true, the
-    /// last frame (`error` `invalidToken`) has been handed out and the transport must close.
-    pub fn ended(&self) -> bool {
-        self.ended
+    /// Whether, and why, the transport must close this connection now: its last frame (an
+    /// `error`, `invalidToken` or `resyncRequired`) has been handed out.
+    pub fn ending(&self) -> Option<Ending> {
+        self.ending
     }
 
     /// The rooms this connection has joined.
@@ -287,6 +303,9 @@ impl Connection {
     pub async fn next_frame(&mut self) -> ServerFrame {
         loop {
             if let Some(frame) = self.backlog.pop_front() {
+                if self.backlog.is_empty() {
+                    self.ending = self.ending_after_backlog.take();
+                }
                 return frame;
             }
             if let Some(conversation) = self.behind.first().copied() {
@@ -316,20 +335,29 @@ impl Connection {
                     }
                     Ok(HubEvent::SessionEnded(session)) => {
                         if *session == *self.user.session_id {
-                            self.ended = true;
+                            self.ending = Some(Ending::SessionEnded);
                             let error = ErrorView::new(ErrorCode::InvalidToken, "signed out: this session has ended");
                             return ServerFrame::broadcast(ServerEvent::Error(error));
                         }
                     }
                     Ok(HubEvent::Message(_)) => {}
-                    Err(BroadcastStreamRecvError::Lagged(_)) => {
-                        // An announcement was dropped: answer what this connection is owed now.
+                    Err(BroadcastStreamRecvError::Lagged(skipped)) => {
+                        // Announcements, read marks or a sign-out were dropped, and storage
+                        // cannot replay them here: answer what this connection is owed, then
+                        // end it; `resume` on the next connection brings the client up to date.
+                        tracing::debug!(user = %self.user.id(), skipped, "personal feed lagged; ending the connection");
                         for (_, (reference, view)) in self.creates.drain() {
                             self.backlog.push_back(ServerFrame::reply(
                                 ServerEvent::ConversationCreated { conversation: view },
                                 reference,
                             ));
                         }
+                        let error = ErrorView::new(
+                            ErrorCode::ResyncRequired,
+                            "this connection fell behind; reconnect and resume",
+                        );
+                        self.backlog.push_back(ServerFrame::broadcast(ServerEvent::Error(error)));
+                        self.ending_after_backlog = Some(Ending::FellBehind);
                     }
                 },
                 Some((conversation, item)) = self.rooms.next() => match item {

@@ -27,7 +27,7 @@ pub mod user;
 #[cfg(feature = "server")]
 pub use chat::{Chat, ChatConfig, Target};
 #[cfg(feature = "server")]
-pub use connection::Connection;
+pub use connection::{Connection, Ending};
 #[cfg(feature = "server")]
 pub use error::ChatError;
 #[cfg(feature = "server")]

@@ -354,6 +354,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// Too many requests; slow down.
     RateLimited,
+    /// The connection fell behind on events it cannot replay and is closed; reconnect and
+    /// `resume`.
+    ResyncRequired,
     /// Something failed on the server; nothing was changed.
     Internal,
 }
@@ -386,6 +389,7 @@ impl ErrorCode {
         Self::InvalidQuery,
         Self::PayloadTooLarge,
         Self::RateLimited,
+        Self::ResyncRequired,
         Self::Internal,
     ];
 
@@ -399,9 +403,11 @@ impl ErrorCode {
             | Self::WrongCredentials => 401,
             Self::NotMember | Self::SpoofedUser => 403,
             Self::UserNotFound | Self::ConversationNotFound => 404,
-            Self::UsernameTaken | Self::ClientIdReused | Self::AlreadyJoined | Self::NotJoined => {
-                409
-            }
+            Self::UsernameTaken
+            | Self::ClientIdReused
+            | Self::AlreadyJoined
+            | Self::NotJoined
+            | Self::ResyncRequired => 409,
             Self::MessageTooLong | Self::PayloadTooLarge => 413,
             Self::InvalidUsername
             | Self::InvalidPassword
@@ -445,6 +451,7 @@ impl ErrorCode {
             Self::InvalidQuery => "invalidQuery",
             Self::PayloadTooLarge => "payloadTooLarge",
             Self::RateLimited => "rateLimited",
+            Self::ResyncRequired => "resyncRequired",
             Self::Internal => "internal",
         }
     }

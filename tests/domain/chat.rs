@@ -10,7 +10,7 @@ use natter::protocol::{
 };
 use natter::store::Engine;
 use natter::testdb::TestDb;
-use natter::{AuthUser, Chat, ChatConfig, ChatError, Store, Target};
+use natter::{AuthUser, Chat, ChatConfig, ChatError, Ending, Store, Target};
 use tokio::time::timeout;
 
 fn unlimited() -> ChatConfig {
@@ -584,6 +584,34 @@ async fn a_lagging_connection_catches_up_from_storage_in_order(engine: Engine) {
     assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
 }
 
+async fn a_connection_behind_on_its_personal_feed_is_told_to_resync_and_ends(engine: Engine) {
+    let config = ChatConfig {
+        room_buffer: 4,
+        ..unlimited()
+    };
+    let f = Fixture::with_config(engine, config).await;
+    let bob = f.user("bob").await;
+    let mut slow = f.chat.connect(bob.clone());
+    // Six people start a conversation with bob while his connection reads nothing: more
+    // announcements than his feed holds.
+    for i in 0..6 {
+        let someone = f.user(&format!("user{i}")).await;
+        f.chat
+            .open_conversation(&someone, Target::Id(bob.id()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(slow.ending(), None);
+    let frame = next(&mut slow).await;
+    let ServerEvent::Error(error) = frame.event else {
+        panic!("expected resyncRequired, got {frame:?}");
+    };
+    assert_eq!(error.code, ErrorCode::ResyncRequired);
+    assert_eq!(slow.ending(), Some(Ending::FellBehind));
+    // What resume gives the next connection: all six, nothing lost.
+    assert_eq!(f.chat.conversations(&bob).await.unwrap().len(), 6);
+}
+
 async fn joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicates(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, bob, conv) = f.pair().await;
@@ -868,6 +896,7 @@ natter::on_both_engines!(
     acks_come_in_room_order_and_replace_the_echo,
     join_and_leave_are_tracked_per_connection,
     a_lagging_connection_catches_up_from_storage_in_order,
+    a_connection_behind_on_its_personal_feed_is_told_to_resync_and_ends,
     user_search_finds_names_by_prefix,
     a_user_sending_too_fast_is_told_to_slow_down,
     resume_replays_every_conversation_after_its_cursor_then_goes_live,

@@ -101,6 +101,7 @@ impl Change {
 pub fn is_final(code: ErrorCode) -> bool {
     match code {
         ErrorCode::RateLimited
+        | ErrorCode::ResyncRequired
         | ErrorCode::Internal
         | ErrorCode::Unauthenticated
         | ErrorCode::InvalidToken
@@ -508,6 +509,7 @@ mod tests {
             let expected = !matches!(
                 code,
                 ErrorCode::RateLimited
+                    | ErrorCode::ResyncRequired
                     | ErrorCode::Internal
                     | ErrorCode::Unauthenticated
                     | ErrorCode::InvalidToken

@@ -297,7 +297,7 @@ async fn serve(
         {
             break true;
         }
-        if connection.ended() {
+        if connection.ending().is_some() {
             break true;
         }
     };

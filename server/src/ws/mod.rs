@@ -5,7 +5,8 @@
 //! - Upgrade: 401 without a valid token (cookie, bearer or `?token=`); 403 for a browser
 //!   `Origin` that is neither the server's own nor configured.
 //! - A bad frame gets an `error` event and the socket stays open; a frame over the size limit
-//!   closes it with 1009; server shutdown closes it with 1001; an expired login with 1008.
+//!   closes it with 1009; server shutdown closes it with 1001; an expired login or a session
+//!   signed out elsewhere with 1008; a connection behind on its personal feed with 1013.
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use natter::protocol::{ClientFrame, ErrorCode, ErrorView, ServerEvent, ServerFrame};
-use natter::{AuthUser, Connection};
+use natter::{AuthUser, Connection, Ending};
 use tokio_util::sync::CancellationToken;
 
 use crate::credentials;
@@ -136,8 +137,12 @@ async fn serve(
         {
             break None;
         }
-        if connection.ended() {
-            break Some((close_code::POLICY, "session ended"));
+        match connection.ending() {
+            None => {}
+            Some(Ending::SessionEnded) => break Some((close_code::POLICY, "session ended")),
+            Some(Ending::FellBehind) => {
+                break Some((close_code::AGAIN, "fell behind; reconnect and resume"));
+            }
         }
     };
     if let Some((code, reason)) = close {

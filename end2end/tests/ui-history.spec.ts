@@ -1,8 +1,9 @@
 import { test, expect, APIRequestContext } from "@playwright/test";
-import { DESKTOP, apiSignUp, connected, hydrated, pageErrors } from "./support";
+import { DESKTOP, apiSignUp, connected, hydrated, pageErrors, shot } from "./support";
 
 // A long conversation: the newest page shows first (newest at the bottom), older pages load
-// when scrolling up; and the composer refuses an over-long message with a visible reason,
+// when scrolling up, and a reader up in the history is offered the way back down, told how
+// many messages arrived meanwhile; and the composer refuses an over-long message with a visible reason,
 // keeping the draft.
 
 /** Posts through the REST API, waiting out the per-user send quota when it answers 429. */
@@ -46,7 +47,21 @@ test("older messages load when scrolling up, and an over-long draft is refused w
   await expect(texts.first()).toHaveText("message 1");
   await expect(page.getByTestId("history-start")).toBeVisible();
 
+  // Up in the history, a message arriving does not pull the reader down; a button says how
+  // many arrived and brings them back to the newest.
   await connected(page);
+  const jump = page.getByTestId("jump-to-latest");
+  await expect(jump).toHaveText("Jump to latest ↓");
+  await post(other.request, conversation, "while you were reading");
+  await expect(texts).toHaveCount(61);
+  await expect(jump).toHaveText("1 new message ↓");
+  await expect(texts.last()).not.toBeInViewport();
+  await shot(page, "jump-to-latest-desktop");
+  await jump.click();
+  await expect(texts.last()).toHaveText("while you were reading");
+  await expect(texts.last()).toBeInViewport();
+  await expect(jump).toHaveCount(0);
+
   const composer = page.getByTestId("composer");
   const tooLong = "x".repeat(4001);
   await composer.fill(tooLong);
@@ -55,13 +70,13 @@ test("older messages load when scrolling up, and an over-long draft is refused w
   );
   await expect(composer).toHaveAttribute("aria-invalid", "true");
   await composer.press("Enter");
-  await expect(texts).toHaveCount(60);
+  await expect(texts).toHaveCount(61);
   await expect(composer).toHaveValue(tooLong);
   // Fixing the draft sends it.
   await composer.press("Backspace");
   await composer.press("Enter");
   await expect(page.getByTestId("message").last()).toHaveAttribute("data-state", "sent");
-  await expect(texts).toHaveCount(61);
+  await expect(texts).toHaveCount(62);
   // An address of a conversation that does not exist says so, on the server and after.
   await page.goto("/c/999999");
   await hydrated(page);

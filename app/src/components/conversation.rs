@@ -15,6 +15,8 @@ use crate::store::{ChatStore, ConnectionStatus};
 
 /// How close to the oldest loaded message (in pixels) scrolling must come to load older ones.
 const LOAD_OLDER_WITHIN: i32 = 240;
+/// How far above the newest message (in pixels) the reader must be for "jump to latest" to show.
+const AWAY_FROM_NEWEST: i32 = 160;
 
 #[component]
 pub fn Conversation(id: ConversationId) -> impl IntoView {
@@ -142,6 +144,14 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
         }
     });
     let scroller = NodeRef::<html::Div>::new();
+    let newest = Memo::new(move |_| {
+        store
+            .timelines
+            .with(|t| t.get(&id).map_or(0, Timeline::newest_seq))
+    });
+    // While the reader is up in the history: the newest seq when they left the bottom, so the
+    // way back can say how many arrived since (seqs are gapless: newest - mark of them).
+    let left_at = RwSignal::new(None::<i64>);
     // The scroller is `column-reverse`: scrollTop is 0 at the newest message and negative
     // above it, so new messages keep the reader at the bottom and older pages added on top
     // do not move what they are reading.
@@ -151,11 +161,42 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
             if from_top < LOAD_OLDER_WITHIN {
                 load_older();
             }
+            let away = el.scroll_top() < -AWAY_FROM_NEWEST;
+            match (away, left_at.get_untracked()) {
+                (true, None) => left_at.set(Some(newest.get_untracked())),
+                (false, Some(_)) => left_at.set(None),
+                _ => {}
+            }
         }
+    };
+    let jump = move || {
+        left_at.get().map(|mark| {
+            let label = match newest.get() - mark {
+                n if n <= 0 => "Jump to latest".to_owned(),
+                1 => "1 new message".to_owned(),
+                n => format!("{n} new messages"),
+            };
+            view! {
+                <button
+                    type="button"
+                    class="jump"
+                    data-testid="jump-to-latest"
+                    on:click=move |_| {
+                        if let Some(el) = scroller.get_untracked() {
+                            el.set_scroll_top(0);
+                        }
+                    }
+                >
+                    {label}
+                    <span aria-hidden="true">" ↓"</span>
+                </button>
+            }
+        })
     };
     let partner_name = move || partner.get().unwrap_or_else(|| "them".to_owned());
 
     view! {
+        <div class="timeline">
         <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="scroller">
             <div class="log">
                 <div class="history-edge">
@@ -202,6 +243,8 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
                     />
                 </ol>
             </div>
+        </div>
+        {jump}
         </div>
     }
     .into_any()

@@ -3,7 +3,7 @@ import { DESKTOP, apiSignUp, connected, hydrated, pageErrors, shot } from "./sup
 
 // A long conversation: the newest page shows first (newest at the bottom), older pages load
 // when scrolling up, and a reader up in the history is offered the way back down, told how
-// many messages arrived meanwhile; and the composer refuses an over-long message with a visible reason,
+// many messages arrived meanwhile (which count as read only once she is back); and the composer refuses an over-long message with a visible reason,
 // keeping the draft.
 
 /** Posts through the REST API, waiting out the per-user send quota when it answers 429. */
@@ -21,7 +21,7 @@ async function post(request: APIRequestContext, conversation: number, message: s
 
 test("older messages load when scrolling up, and an over-long draft is refused with a reason", async ({ browser }) => {
   const context = await browser.newContext({ viewport: DESKTOP });
-  await apiSignUp(context, "carol");
+  const carol = await apiSignUp(context, "carol");
   const other = await browser.newContext();
   const dave = await apiSignUp(other, "dave");
   const created = await context.request.post("/api/conversations", { data: { username: dave.name } });
@@ -56,11 +56,20 @@ test("older messages load when scrolling up, and an over-long draft is refused w
   await expect(texts).toHaveCount(61);
   await expect(jump).toHaveText("1 new message ↓");
   await expect(texts.last()).not.toBeInViewport();
+  // Not seen yet, so Dave is not told it was: Carol's read mark stays where she left.
+  const carolsMark = async () => {
+    const view = await (await other.request.get(`/api/conversations/${conversation}`)).json();
+    const id = view.members.find((m: { username: string }) => m.username === carol.name).id;
+    return view.readUpTo.find((mark: { userId: number }) => mark.userId === id)?.seq ?? 0;
+  };
+  await page.waitForTimeout(1_000);
+  expect(await carolsMark()).toBe(60);
   await shot(page, "jump-to-latest-desktop");
   await jump.click();
   await expect(texts.last()).toHaveText("while you were reading");
   await expect(texts.last()).toBeInViewport();
   await expect(jump).toHaveCount(0);
+  await expect.poll(carolsMark).toBe(61);
 
   const composer = page.getByTestId("composer");
   const tooLong = "x".repeat(4001);

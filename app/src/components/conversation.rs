@@ -133,16 +133,6 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
             loading.try_set(false);
         });
     };
-    // Whatever reaches the open conversation while the tab is in view is read (runs in the
-    // browser only; coming back to the tab reads what arrived meanwhile).
-    Effect::new(move |_| {
-        let newest = store
-            .timelines
-            .with(|t| t.get(&id).map_or(0, Timeline::newest_seq));
-        if store.visible.get() {
-            store.mark_read(id, newest);
-        }
-    });
     let scroller = NodeRef::<html::Div>::new();
     let newest = Memo::new(move |_| {
         store
@@ -152,6 +142,15 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
     // While the reader is up in the history: the newest seq when they left the bottom, so the
     // way back can say how many arrived since (seqs are gapless: newest - mark of them).
     let left_at = RwSignal::new(None::<i64>);
+    // What reaches the open conversation is read while the tab is in view and the reader is at
+    // the newest message; what arrives while they read further up is read once they come back
+    // down (or back to the tab). "Seen" means seen. Effects run in the browser only.
+    Effect::new(move |_| {
+        let newest = newest.get();
+        if store.visible.get() && left_at.get().is_none() {
+            store.mark_read(id, newest);
+        }
+    });
     // The scroller is `column-reverse`: scrollTop is 0 at the newest message and negative
     // above it, so new messages keep the reader at the bottom and older pages added on top
     // do not move what they are reading.

@@ -38,6 +38,17 @@ pub enum History {
     Complete,
 }
 
+impl History {
+    /// What a page says about the history before it.
+    fn after_page(page: &MessagePage) -> Self {
+        if page.has_more {
+            Self::More
+        } else {
+            Self::Complete
+        }
+    }
+}
+
 /// One line of the conversation as shown, oldest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Row {
@@ -135,11 +146,7 @@ impl Timeline {
     /// Takes in the newest page of history (the first load). Idempotent.
     pub fn absorb_latest(&mut self, page: MessagePage) {
         if self.history == History::NotLoaded {
-            self.history = if page.has_more {
-                History::More
-            } else {
-                History::Complete
-            };
+            self.history = History::after_page(&page);
         }
         for message in page.messages {
             self.insert(message);
@@ -148,11 +155,7 @@ impl Timeline {
 
     /// Takes in a page of messages older than the ones held.
     pub fn absorb_older(&mut self, page: MessagePage) {
-        self.history = if page.has_more {
-            History::More
-        } else {
-            History::Complete
-        };
+        self.history = History::after_page(&page);
         for message in page.messages {
             self.insert(message);
         }

@@ -97,6 +97,14 @@ impl TestApp {
         }
     }
 
+    /// Signs `user` out over REST: its token stops working everywhere.
+    pub async fn logout(&self, user: &User) {
+        let (status, _) = self
+            .call(reqwest::Method::POST, "/api/auth/logout", Some(user), None)
+            .await;
+        assert_eq!(status, 204, "logging out");
+    }
+
     /// A conversation between `a` and `b`, created over REST.
     pub async fn conversation(&self, a: &User, b: &User) -> ConversationView {
         let response = self

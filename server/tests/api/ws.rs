@@ -265,15 +265,7 @@ async fn upgrades_need_a_valid_token_and_an_allowed_origin(engine: Engine) {
         );
     }
     // A logged-out token no longer opens sockets.
-    let (status, _) = app
-        .call(
-            reqwest::Method::POST,
-            "/api/auth/logout",
-            Some(&alice),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    app.logout(&alice).await;
     let after = format!("{url}?token={}", alice.token)
         .into_client_request()
         .unwrap();
@@ -379,15 +371,7 @@ async fn logging_out_closes_that_sessions_sockets_and_only_those(engine: Engine)
         token: other["token"].as_str().unwrap().to_owned(),
     };
     let (mut first, mut second) = (app.ws(&alice).await, app.ws(&other).await);
-    let (status, _) = app
-        .call(
-            reqwest::Method::POST,
-            "/api/auth/logout",
-            Some(&alice),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    app.logout(&alice).await;
     assert_eq!(
         error_code(first.next_event().await),
         ErrorCode::InvalidToken

@@ -199,9 +199,13 @@ test("one chat: a message goes from a Socket.IO client to a native-socket client
   native.send("joinConversation", { convId }, "j1");
   expect(await native.next()).toMatchObject({ event: "joinedConversation", data: { convId }, ref: "j1" });
 
+  // Sent without a callback, as the seed's clients do, so Alice's own socket gets the room's
+  // newMessage too (the seed's behaviour); it may come after Bob's copy, so wait for it here.
+  const ownEcho = next(socket, "newMessage");
   socket.emit("sendMessage", { convId, message: { message: "from socket.io" }, userId: alice.id });
   const atBob = await native.nextEvent("newMessage");
   expect(atBob.data.message).toMatchObject({ senderId: alice.id, message: "from socket.io" });
+  expect((await ownEcho).message).toMatchObject({ senderId: alice.id, message: "from socket.io" });
 
   const atAlice = next(socket, "newMessage");
   native.send("sendMessage", { convId, message: { message: "from the native socket" } });

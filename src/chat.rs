@@ -4,10 +4,9 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::auth::Auth;
-use crate::connection::Connection;
+use crate::auth::{Auth, AuthConfig};
+use crate::connection::{Connection, Seat, Seats};
 use crate::error::ChatError;
 use crate::hub::{Hub, HubEvent, Subscription, Topic};
 use crate::message::{ClientMessageId, MessageBody};
@@ -18,39 +17,53 @@ use crate::quota::Quota;
 use crate::store::{Access, ConversationRecord, Store};
 use crate::user::{AuthUser, UserName};
 
-/// Limits and sizes of the chat core.
+/// Limits and sizes of the chat core. Each default is a `DEFAULT_*` constant here (or on the
+/// type that owns the setting), which the server's flags take as their defaults too.
 #[derive(Clone, Debug)]
 pub struct ChatConfig {
     /// Longest message body, in characters after trimming.
     pub max_message_chars: usize,
     /// Events buffered per room or user feed before a slow client lags and catches up from storage.
     pub room_buffer: usize,
-    /// How long a login lasts.
-    pub token_ttl: Duration,
     /// Largest page of history a client may ask for.
     pub max_page: i64,
-    /// Mark the session cookie Secure (natter behind HTTPS).
-    pub secure_cookies: bool,
     /// Messages a user may send per second, sustained, across all transports (0: no limit).
     pub send_per_second: u32,
     /// Messages a user may send in a burst above the sustained rate.
     pub send_burst: u32,
-    /// Sign-in attempts per username per minute, also the burst (0: no limit): slows online
-    /// password guessing against one account.
-    pub login_per_minute: u32,
+    /// Live connections one user may hold at once, over every transport (0: no limit).
+    pub max_connections_per_user: usize,
+    /// New conversations a user may start per hour (0: no limit); opening an existing one is
+    /// free.
+    pub conversations_per_hour: u32,
+    /// New conversations a user may start in a burst.
+    pub conversation_burst: u32,
+    /// Accounts, sessions, and how often they may be tried.
+    pub auth: AuthConfig,
+}
+
+impl ChatConfig {
+    pub const DEFAULT_ROOM_BUFFER: usize = 256;
+    pub const DEFAULT_MAX_PAGE: i64 = 200;
+    pub const DEFAULT_SEND_PER_SECOND: u32 = 10;
+    pub const DEFAULT_SEND_BURST: u32 = 30;
+    pub const DEFAULT_MAX_CONNECTIONS_PER_USER: usize = 20;
+    pub const DEFAULT_CONVERSATIONS_PER_HOUR: u32 = 60;
+    pub const DEFAULT_CONVERSATION_BURST: u32 = 10;
 }
 
 impl Default for ChatConfig {
     fn default() -> Self {
         Self {
             max_message_chars: MessageBody::DEFAULT_MAX_CHARS,
-            room_buffer: 256,
-            token_ttl: Duration::from_secs(7 * 24 * 3600),
-            max_page: 200,
-            secure_cookies: false,
-            send_per_second: 10,
-            send_burst: 30,
-            login_per_minute: 10,
+            room_buffer: Self::DEFAULT_ROOM_BUFFER,
+            max_page: Self::DEFAULT_MAX_PAGE,
+            send_per_second: Self::DEFAULT_SEND_PER_SECOND,
+            send_burst: Self::DEFAULT_SEND_BURST,
+            max_connections_per_user: Self::DEFAULT_MAX_CONNECTIONS_PER_USER,
+            conversations_per_hour: Self::DEFAULT_CONVERSATIONS_PER_HOUR,
+            conversation_burst: Self::DEFAULT_CONVERSATION_BURST,
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -106,6 +119,10 @@ struct Inner {
     config: ChatConfig,
     /// Per-user send quota.
     send_limit: Quota<UserId>,
+    /// Per-user quota of new conversations.
+    new_conversations: Quota<UserId>,
+    /// Open connections per user.
+    seats: Seats,
     /// Striped per-conversation locks: a conversation's store-then-publish runs one at a time,
     /// so every subscriber sees its messages in `seq` order.
     send_locks: Vec<tokio::sync::Mutex<()>>,
@@ -115,20 +132,21 @@ const SEND_LOCK_STRIPES: usize = 64;
 
 impl Chat {
     pub fn new(store: Store, secret: &[u8], config: ChatConfig) -> Self {
-        let auth = Auth::new(
-            store.clone(),
-            secret,
-            config.token_ttl,
-            config.secure_cookies,
-            config.login_per_minute,
-        );
+        let auth = Auth::new(store.clone(), secret, &config.auth);
         let send_limit = Quota::new(NonZeroU32::new(config.send_per_second).map(|rate| {
             let burst = NonZeroU32::new(config.send_burst).unwrap_or(rate);
             governor::Quota::per_second(rate).allow_burst(burst)
         }));
+        let new_conversations =
+            Quota::new(NonZeroU32::new(config.conversations_per_hour).map(|rate| {
+                let burst = NonZeroU32::new(config.conversation_burst).unwrap_or(rate);
+                governor::Quota::per_hour(rate).allow_burst(burst)
+            }));
         Self {
             inner: Arc::new(Inner {
                 send_limit,
+                new_conversations,
+                seats: Seats::new(config.max_connections_per_user),
                 hub: Hub::new(config.room_buffer),
                 auth,
                 store,
@@ -164,8 +182,16 @@ impl Chat {
     }
 
     /// Opens a live connection for `user`: personal events now, rooms as it joins them.
-    pub fn connect(&self, user: AuthUser) -> Connection {
-        Connection::new(self.clone(), user)
+    /// Refused with `TooManyConnections` when the user already holds the most connections one
+    /// person may (all transports together); the seat is freed when the connection is dropped.
+    pub fn connect(&self, user: AuthUser) -> Result<Connection, ChatError> {
+        let seat: Seat = self.inner.seats.take(user.id())?;
+        Ok(Connection::new(self.clone(), user, seat))
+    }
+
+    /// Forgets sessions that have expired; returns how many.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, ChatError> {
+        self.inner.store.purge_expired_sessions().await
     }
 
     /// Users whose name starts with `query`, not counting the caller.
@@ -176,11 +202,17 @@ impl Chat {
         limit: i64,
     ) -> Result<Vec<UserView>, ChatError> {
         let query = query.trim();
-        if query.is_empty() || query.len() > UserName::MAX_CHARS {
+        let chars = query.chars().count();
+        if chars == 0 || chars > UserName::MAX_CHARS {
             return Err(ChatError::InvalidQuery(format!(
                 "q must be 1 to {} characters",
                 UserName::MAX_CHARS
             )));
+        }
+        if query.chars().any(char::is_control) {
+            return Err(ChatError::InvalidQuery(
+                "q cannot contain control characters".into(),
+            ));
         }
         let limit = self.page_limit(Some(limit))?;
         let users = self.inner.store.search_users(query, limit + 1).await?;
@@ -193,7 +225,9 @@ impl Chat {
     }
 
     /// The one-to-one conversation of the caller and `target`, created (and announced to both
-    /// members) if it does not exist yet.
+    /// members) if it does not exist yet. Creating one counts against the caller's quota of
+    /// new conversations (so nobody can open conversations with every stranger at once);
+    /// finding an existing one does not.
     pub async fn open_conversation(
         &self,
         me: &AuthUser,
@@ -215,6 +249,13 @@ impl Chat {
         if other.id == me.id() {
             return Err(ChatError::CannotMessageSelf);
         }
+        if let Some(id) = self.inner.store.direct_between(me.id(), other.id).await? {
+            return Ok(Opened {
+                conversation: self.load(id, me.id()).await?,
+                fresh: false,
+            });
+        }
+        self.inner.new_conversations.check(&me.id())?;
         let (id, fresh) = self
             .inner
             .store

@@ -12,6 +12,7 @@
 //! everything up to date.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use tokio_stream::StreamMap;
@@ -22,7 +23,7 @@ use crate::error::ChatError;
 use crate::hub::{HubEvent, Subscription};
 use crate::protocol::{
     ClientCommand, ConversationId, ConversationView, ErrorCode, ErrorView, MessageId, MessageView,
-    ServerEvent, ServerFrame,
+    ServerEvent, ServerFrame, UserId,
 };
 use crate::user::AuthUser;
 
@@ -48,6 +49,62 @@ pub struct Connection {
     ending: Option<Ending>,
     /// Becomes `ending` once the backlog has gone out.
     ending_after_backlog: Option<Ending>,
+    /// This connection's place among its user's connections, given back on drop.
+    _seat: Seat,
+}
+
+/// How many connections each user holds, against a cap per user.
+pub(crate) struct Seats {
+    max: usize,
+    held: Arc<Mutex<HashMap<UserId, usize>>>,
+}
+
+/// One user's claim on one connection; released when dropped.
+pub(crate) struct Seat {
+    user: UserId,
+    held: Arc<Mutex<HashMap<UserId, usize>>>,
+}
+
+impl Seats {
+    /// `max` connections per user; 0 for no cap.
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            max,
+            held: Arc::default(),
+        }
+    }
+
+    /// A seat for one more connection of `user`, unless they hold the most already.
+    pub(crate) fn take(&self, user: UserId) -> Result<Seat, ChatError> {
+        let mut held = lock(&self.held);
+        let count = held.entry(user).or_insert(0);
+        if self.max != 0 && *count >= self.max {
+            return Err(ChatError::TooManyConnections { max: self.max });
+        }
+        *count += 1;
+        Ok(Seat {
+            user,
+            held: Arc::clone(&self.held),
+        })
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut held = lock(&self.held);
+        if let Some(count) = held.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.user);
+            }
+        }
+    }
+}
+
+fn lock(held: &Mutex<HashMap<UserId, usize>>) -> std::sync::MutexGuard<'_, HashMap<UserId, usize>> {
+    // Nothing panics while holding it, and the counts stay valid if something did.
+    held.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Why a connection must end.
@@ -61,7 +118,7 @@ pub enum Ending {
 }
 
 impl Connection {
-    pub(crate) fn new(chat: Chat, user: AuthUser) -> Self {
+    pub(crate) fn new(chat: Chat, user: AuthUser, seat: Seat) -> Self {
         let personal = chat.subscribe_user(&user);
         Self {
             chat,
@@ -76,6 +133,7 @@ impl Connection {
             own_reads: HashMap::new(),
             ending: None,
             ending_after_backlog: None,
+            _seat: seat,
         }
     }
 

@@ -34,6 +34,8 @@ pub enum ChatError {
     EmptyMessage,
     #[error("a message can have at most {max} characters (this one has {len})")]
     MessageTooLong { max: usize, len: usize },
+    #[error("a message cannot contain {0}")]
+    InvalidMessage(&'static str),
     #[error("clientId must be 1 to 64 letters, digits, '-', '_', ':' or '.'")]
     InvalidClientId,
     #[error("clientId {0:?} was already used for a different message")]
@@ -48,6 +50,20 @@ pub enum ChatError {
     InvalidQuery(String),
     #[error("too many attempts; try again in {} s", retry_after_ms.div_ceil(1000))]
     RateLimited { retry_after_ms: u64 },
+    #[error("you already have {max} connections open; close one first")]
+    TooManyConnections { max: usize },
+    #[error("the server is busy; try again in {} s", retry_after_ms.div_ceil(1000))]
+    ServerBusy { retry_after_ms: u64 },
+    #[error("this page's origin may not act on natter with your session")]
+    ForeignOrigin,
+    #[error("the request body is over the limit of {max_bytes} bytes")]
+    PayloadTooLarge { max_bytes: usize },
+    #[error("no such API route")]
+    RouteNotFound,
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
+    #[error("the request took too long")]
+    RequestTimeout,
     #[error("storage failure")]
     Storage(#[source] sqlx::Error),
     #[error("internal error")]
@@ -72,6 +88,7 @@ impl ChatError {
             Self::SpoofedUser { .. } => ErrorCode::SpoofedUser,
             Self::EmptyMessage => ErrorCode::EmptyMessage,
             Self::MessageTooLong { .. } => ErrorCode::MessageTooLong,
+            Self::InvalidMessage(_) => ErrorCode::InvalidMessage,
             Self::InvalidClientId => ErrorCode::InvalidClientId,
             Self::ClientIdReused(_) => ErrorCode::ClientIdReused,
             Self::AlreadyJoined(_) => ErrorCode::AlreadyJoined,
@@ -79,6 +96,13 @@ impl ChatError {
             Self::InvalidPayload(_) => ErrorCode::InvalidPayload,
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::TooManyConnections { .. } => ErrorCode::TooManyConnections,
+            Self::ServerBusy { .. } => ErrorCode::ServerBusy,
+            Self::ForeignOrigin => ErrorCode::ForeignOrigin,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::RouteNotFound => ErrorCode::NotFound,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::RequestTimeout => ErrorCode::RequestTimeout,
             Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -86,6 +110,16 @@ impl ChatError {
     /// True for failures of the server rather than of the request: logged, never detailed to clients.
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Storage(_) | Self::Internal(_))
+    }
+
+    /// How long the caller should wait before trying again, for the refusals that say.
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_ms } | Self::ServerBusy { retry_after_ms } => {
+                Some(*retry_after_ms)
+            }
+            _ => None,
+        }
     }
 }
 

@@ -5,7 +5,10 @@ use time::OffsetDateTime;
 use crate::error::ChatError;
 use crate::protocol::{ConversationId, MessageId, MessageView, UserId};
 
-/// A message text after trimming: 1 to `max` characters (Unicode scalar values).
+/// A message text after trimming: 1 to `max` characters (Unicode scalar values), with line
+/// breaks as `\n` (a `\r\n` pair becomes `\n`) and no other control character than tab:
+/// NUL and its kind are refused alike on both engines (PostgreSQL cannot store NUL; a terminal
+/// or a log should not receive escape codes from a message).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageBody(String);
 
@@ -14,9 +17,24 @@ impl MessageBody {
     pub const DEFAULT_MAX_CHARS: usize = 4000;
 
     pub fn parse(raw: &str, max_chars: usize) -> Result<Self, ChatError> {
+        let normalized;
+        let raw = if raw.contains('\r') {
+            normalized = raw.replace("\r\n", "\n");
+            &normalized
+        } else {
+            raw
+        };
         let body = raw.trim();
         if body.is_empty() {
             return Err(ChatError::EmptyMessage);
+        }
+        if body
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(ChatError::InvalidMessage(
+                "control characters (only line breaks and tabs are allowed)",
+            ));
         }
         let len = body.chars().count();
         if len > max_chars {
@@ -100,6 +118,23 @@ mod tests {
             MessageBody::parse(&"é".repeat(11), 10),
             Err(ChatError::MessageTooLong { max: 10, len: 11 })
         ));
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_and_tabs_kept() {
+        assert_eq!(
+            MessageBody::parse("a\r\nb\tc", 10).unwrap().as_str(),
+            "a\nb\tc"
+        );
+        for bad in ["a\0b", "\u{1b}[31mred", "a\rb", "x\u{7f}", "a\u{85}b"] {
+            assert!(
+                matches!(
+                    MessageBody::parse(bad, 100),
+                    Err(ChatError::InvalidMessage(_))
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -340,6 +340,9 @@ pub enum ErrorCode {
     EmptyMessage,
     /// The message is longer than the configured limit.
     MessageTooLong,
+    /// The message holds a character it may not (a control character other than newline and
+    /// tab).
+    InvalidMessage,
     /// The client message id is malformed.
     InvalidClientId,
     /// This client message id was already used for a different message.
@@ -357,6 +360,19 @@ pub enum ErrorCode {
     /// The connection fell behind on events it cannot replay and is closed; reconnect and
     /// `resume`.
     ResyncRequired,
+    /// The user has as many open connections as the server allows one person.
+    TooManyConnections,
+    /// A browser page from another origin tried to act with this site's session cookie.
+    ForeignOrigin,
+    /// No such API route.
+    NotFound,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// The request did not arrive, or was not answered, in time.
+    RequestTimeout,
+    /// The server is at capacity (connections, password hashing); try again after
+    /// `Retry-After`.
+    ServerBusy,
     /// Something failed on the server; nothing was changed.
     Internal,
 }
@@ -382,6 +398,7 @@ impl ErrorCode {
         Self::SpoofedUser,
         Self::EmptyMessage,
         Self::MessageTooLong,
+        Self::InvalidMessage,
         Self::InvalidClientId,
         Self::ClientIdReused,
         Self::AlreadyJoined,
@@ -390,6 +407,12 @@ impl ErrorCode {
         Self::PayloadTooLarge,
         Self::RateLimited,
         Self::ResyncRequired,
+        Self::TooManyConnections,
+        Self::ForeignOrigin,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::RequestTimeout,
+        Self::ServerBusy,
         Self::Internal,
     ];
 
@@ -401,8 +424,10 @@ impl ErrorCode {
             | Self::InvalidToken
             | Self::TokenExpired
             | Self::WrongCredentials => 401,
-            Self::NotMember | Self::SpoofedUser => 403,
-            Self::UserNotFound | Self::ConversationNotFound => 404,
+            Self::NotMember | Self::SpoofedUser | Self::ForeignOrigin => 403,
+            Self::UserNotFound | Self::ConversationNotFound | Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::RequestTimeout => 408,
             Self::UsernameTaken
             | Self::ClientIdReused
             | Self::AlreadyJoined
@@ -413,13 +438,66 @@ impl ErrorCode {
             | Self::InvalidPassword
             | Self::CannotMessageSelf
             | Self::EmptyMessage
+            | Self::InvalidMessage
             | Self::InvalidClientId
             | Self::InvalidPayload => 422,
             Self::InvalidQuery | Self::MalformedFrame | Self::UnknownEvent | Self::BinaryFrame => {
                 400
             }
-            Self::RateLimited => 429,
+            Self::RateLimited | Self::TooManyConnections => 429,
             Self::Internal => 500,
+            Self::ServerBusy => 503,
+        }
+    }
+
+    /// Whether the error means the caller is not (or no longer) signed in: the client should
+    /// forget its session and show the sign-in page. Every transport and the UI decide it here.
+    pub fn ends_session(self) -> bool {
+        matches!(
+            self,
+            Self::Unauthenticated | Self::InvalidToken | Self::TokenExpired
+        )
+    }
+
+    /// Whether the same request may succeed later unchanged: a limit, a full server, a
+    /// failure on the server's side, a connection that must resync. (A refusal that
+    /// [`ends_session`](Self::ends_session) is not transient: it needs a new sign-in.)
+    pub fn is_transient(self) -> bool {
+        match self {
+            Self::RateLimited
+            | Self::TooManyConnections
+            | Self::ServerBusy
+            | Self::RequestTimeout
+            | Self::ResyncRequired
+            | Self::Internal => true,
+            Self::MalformedFrame
+            | Self::UnknownEvent
+            | Self::InvalidPayload
+            | Self::BinaryFrame
+            | Self::Unauthenticated
+            | Self::InvalidToken
+            | Self::TokenExpired
+            | Self::WrongCredentials
+            | Self::InvalidUsername
+            | Self::InvalidPassword
+            | Self::UsernameTaken
+            | Self::UserNotFound
+            | Self::CannotMessageSelf
+            | Self::ConversationNotFound
+            | Self::NotMember
+            | Self::SpoofedUser
+            | Self::EmptyMessage
+            | Self::MessageTooLong
+            | Self::InvalidMessage
+            | Self::InvalidClientId
+            | Self::ClientIdReused
+            | Self::AlreadyJoined
+            | Self::NotJoined
+            | Self::InvalidQuery
+            | Self::PayloadTooLarge
+            | Self::ForeignOrigin
+            | Self::NotFound
+            | Self::MethodNotAllowed => false,
         }
     }
 
@@ -444,6 +522,7 @@ impl ErrorCode {
             Self::SpoofedUser => "spoofedUser",
             Self::EmptyMessage => "emptyMessage",
             Self::MessageTooLong => "messageTooLong",
+            Self::InvalidMessage => "invalidMessage",
             Self::InvalidClientId => "invalidClientId",
             Self::ClientIdReused => "clientIdReused",
             Self::AlreadyJoined => "alreadyJoined",
@@ -452,6 +531,12 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payloadTooLarge",
             Self::RateLimited => "rateLimited",
             Self::ResyncRequired => "resyncRequired",
+            Self::TooManyConnections => "tooManyConnections",
+            Self::ForeignOrigin => "foreignOrigin",
+            Self::NotFound => "notFound",
+            Self::MethodNotAllowed => "methodNotAllowed",
+            Self::RequestTimeout => "requestTimeout",
+            Self::ServerBusy => "serverBusy",
             Self::Internal => "internal",
         }
     }

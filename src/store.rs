@@ -261,6 +261,19 @@ impl Store {
 
     // ---- conversations -----------------------------------------------------------------
 
+    /// The one-to-one conversation of `a` and `b`, if they have one.
+    pub async fn direct_between(
+        &self,
+        a: UserId,
+        b: UserId,
+    ) -> Result<Option<ConversationId>, ChatError> {
+        let sql = "SELECT id FROM conversations WHERE direct_key = $1";
+        let row: Option<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(direct_key(a, b)).fetch_optional(pool).await?
+        });
+        Ok(row.map(|(id,)| ConversationId(id)))
+    }
+
     /// The one-to-one conversation of `a` and `b`, created if it does not exist yet.
     /// Returns the conversation id and whether this call created it.
     pub async fn find_or_create_direct(
@@ -268,7 +281,7 @@ impl Store {
         a: UserId,
         b: UserId,
     ) -> Result<(ConversationId, bool), ChatError> {
-        let key = format!("direct:{}:{}", a.0.min(b.0), a.0.max(b.0));
+        let key = direct_key(a, b);
         let now = now_millis();
         let insert = "INSERT INTO conversations (direct_key, created_at) VALUES ($1, $2) \
                       ON CONFLICT (direct_key) DO NOTHING RETURNING id";
@@ -665,6 +678,11 @@ fn same_message(
     } else {
         Err(ChatError::ClientIdReused(client_id.as_str().to_owned()))
     }
+}
+
+/// The key that makes a pair's one-to-one conversation unique, in either order.
+fn direct_key(a: UserId, b: UserId) -> String {
+    format!("direct:{}:{}", a.0.min(b.0), a.0.max(b.0))
 }
 
 fn is_unique_violation(error: &sqlx::Error) -> bool {

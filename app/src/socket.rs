@@ -18,7 +18,7 @@ use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, State, WebSocketError};
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
-use natter::protocol::{ConversationId, Cursor, ErrorCode};
+use natter::protocol::{ConversationId, Cursor};
 
 use crate::account::Account;
 use crate::model::backoff::Backoff;
@@ -324,12 +324,7 @@ async fn serve(
                         store.send_refused(&client_id, &error, now_ms(), js_sys::Math::random());
                     }
                     Ok(Inbound::Problem(error)) => {
-                        suspect_session |= matches!(
-                            error.code,
-                            ErrorCode::TokenExpired
-                                | ErrorCode::InvalidToken
-                                | ErrorCode::Unauthenticated
-                        );
+                        suspect_session |= error.code.ends_session();
                         leptos::logging::warn!("natter socket: {}: {}", error.code, error.message);
                     }
                     Ok(inbound) => store.apply(inbound),

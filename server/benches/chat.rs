@@ -675,6 +675,10 @@ impl Server {
             .port();
         let mut env: Vec<(String, String)> = [
             ("NATTER_SEND_RATE", "0"),
+            ("NATTER_SIGNUP_RATE", "0"),
+            ("NATTER_SIGNUP_TOTAL_RATE", "0"),
+            ("NATTER_CONVERSATION_RATE", "0"),
+            ("NATTER_MAX_USER_CONNECTIONS", "0"),
             ("RUST_LOG", "warn"),
             ("LEPTOS_OUTPUT_NAME", "natter"),
         ]

@@ -3,7 +3,9 @@
 
 pub mod config;
 pub mod credentials;
+pub mod guard;
 pub mod http;
+pub mod listener;
 pub mod socketio;
 pub mod state;
 pub mod ws;
@@ -16,31 +18,38 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use natter::{Chat, ChatConfig, Store};
+use natter::{Chat, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::listener::ListenLimits;
 use crate::state::{AppState, Settings};
 
 /// The version reported by `/healthz` and `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A configured server, ready to serve.
-pub struct App {
+pub struct Application {
     /// Where `main` binds.
     pub addr: SocketAddr,
     pub state: AppState,
     grace: Duration,
+    limits: ListenLimits,
+    request_timeout: Duration,
+    session_purge: Duration,
 }
 
-impl App {
+impl Application {
     /// Opens storage (applying migrations), loads or creates the signing secret, and builds
     /// the state every handler shares.
     pub async fn build(config: Config, leptos: LeptosOptions) -> anyhow::Result<Self> {
@@ -49,35 +58,32 @@ impl App {
             .await
             .with_context(|| format!("opening the database {}", redact(&config.database_url)))?;
         let secret = signing_secret(&config)?;
-        let chat = Chat::new(
-            store,
-            secret.as_bytes(),
-            ChatConfig {
-                max_message_chars: config.max_message_chars,
-                room_buffer: config.room_buffer,
-                token_ttl: Duration::from_secs(config.token_ttl_minutes.saturating_mul(60)),
-                secure_cookies: config.secure_cookies,
-                send_per_second: config.send_rate,
-                send_burst: config.send_burst,
-                login_per_minute: config.login_rate,
-                ..ChatConfig::default()
-            },
-        );
+        let chat = Chat::new(store, secret.as_bytes(), config.chat());
         let state = AppState {
             chat,
             leptos,
             settings: Arc::new(Settings {
                 allowed_origins: config.allowed_origins.clone(),
+                trusted_proxies: config.trusted_proxies.clone(),
                 max_frame_bytes: config.max_frame_bytes,
                 write_timeout: Duration::from_secs(config.write_timeout_secs),
             }),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         };
+        let limits = ListenLimits {
+            max_connections: config
+                .max_connections
+                .unwrap_or_else(|| listener::default_max_connections(config.db_connections)),
+            header_timeout: Duration::from_secs(config.header_timeout_secs.max(1)),
+        };
         Ok(Self {
             addr,
             state,
             grace: Duration::from_secs(config.shutdown_grace_secs),
+            limits,
+            request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
+            session_purge: Duration::from_secs(config.session_purge_secs.max(1)),
         })
     }
 
@@ -101,26 +107,29 @@ impl App {
             state.settings = Arc::new(settings);
         }
         let shutdown = state.shutdown.clone();
-        let router = router(state.clone());
+        let router = router(state.clone(), self.request_timeout);
         let stop = shutdown.clone();
         tokio::spawn(async move {
             signal.await;
             stop.cancel();
         });
-        // Answers go out at once instead of waiting for the client's next ACK (Nagle's
-        // algorithm held a busy sender's acks back one send interval: PERFORMANCE.md, finding 2).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(
+        state.connections.spawn(purge_sessions(
+            state.chat.clone(),
+            self.session_purge,
+            shutdown.clone(),
+        ));
+        tracing::info!(
+            max_connections = self.limits.max_connections,
+            "accepting connections"
+        );
+        listener::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            self.limits,
+            shutdown,
+            state.connections.clone(),
         )
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-        .context("serving")?;
+        .await;
         state.connections.close();
         if tokio::time::timeout(self.grace, state.connections.wait())
             .await
@@ -134,13 +143,16 @@ impl App {
 }
 
 /// Every route: REST, sockets (native and Socket.IO), health, server functions and the Leptos
-/// site. Must run inside the Tokio runtime (Socket.IO spawns its shutdown task).
-pub fn router(state: AppState) -> Router {
+/// site, behind the checks of `guard`. A request that takes longer than `request_timeout` to
+/// arrive and be answered gets 408 (Socket.IO's long-polls and upgraded sockets are not
+/// requests in that sense). Must run inside the Tokio runtime (Socket.IO spawns its shutdown
+/// task).
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let routes = generate_route_list(app::App);
     let leptos = state.leptos.clone();
     let chat = state.chat.clone();
     let body_limit = DefaultBodyLimit::max(state.settings.max_frame_bytes);
-    Router::new()
+    let mut router = Router::new()
         .merge(http::routes())
         .merge(ws::routes())
         .leptos_routes_with_context(
@@ -153,13 +165,43 @@ pub fn router(state: AppState) -> Router {
             app::shell,
         ))
         .layer(body_limit)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(guard::json_errors))
         // The site's wasm and JS shrink to about a third with brotli; small and upgrade
         // (WebSocket) responses are left alone by the default predicate.
         .layer(CompressionLayer::new())
         // Socket.IO answers `/socket.io/` itself and passes every other request on.
         .layer(socketio::layer(&state))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(from_fn_with_state(state.clone(), guard::same_origin_writes))
+        .layer(from_fn_with_state(state.clone(), guard::body_size))
+        .layer(from_fn_with_state(state.clone(), guard::client_address));
+    for (name, value, overriding) in guard::security_headers() {
+        router = if overriding {
+            router.layer(SetResponseHeaderLayer::overriding(name, value))
+        } else {
+            router.layer(SetResponseHeaderLayer::if_not_present(name, value))
+        };
+    }
+    router.layer(TraceLayer::new_for_http()).with_state(state)
+}
+
+/// Deletes expired sessions every `every` until shutdown.
+async fn purge_sessions(chat: Chat, every: Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match chat.purge_expired_sessions().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged expired sessions"),
+            Err(error) => tracing::warn!(error = ?error, "purging expired sessions failed"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

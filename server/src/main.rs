@@ -15,7 +15,7 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_new(&config.log).context("parsing --log")?,
         )
         .init();
-    let app = server::App::build(config, leptos).await?;
+    let app = server::Application::build(config, leptos).await?;
     let listener = tokio::net::TcpListener::bind(app.addr)
         .await
         .with_context(|| format!("binding {}", app.addr))?;

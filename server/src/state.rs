@@ -11,9 +11,11 @@ use tokio_util::task::TaskTracker;
 /// Settings the transports need at request time.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// Origins (scheme://host[:port]) that may open a WebSocket besides the server's own
-    /// (an Origin whose host matches the request's Host).
+    /// Origins (scheme://host[:port]) that may open a socket or send a cookie-authenticated
+    /// write besides the server's own (an Origin whose host matches the request's Host).
     pub allowed_origins: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub max_frame_bytes: usize,
     /// How long a socket write may wait for a client that is not reading before it is dropped.
     pub write_timeout: std::time::Duration,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use natter::auth::ClientAddr;
 use natter::protocol::{
     ClientCommand, ConversationId, CreateConvDto, ErrorCode, NewMessage, ServerEvent, ServerFrame,
     UserId,
@@ -13,11 +14,17 @@ use natter::testdb::TestDb;
 use natter::{AuthUser, Chat, ChatConfig, ChatError, Ending, Store, Target};
 use tokio::time::timeout;
 
+/// No send quota, no limit on new conversations or sign-ups: these tests act faster than any
+/// person, all from one address. The limits have tests of their own.
 fn unlimited() -> ChatConfig {
-    ChatConfig {
+    let mut config = ChatConfig {
         send_per_second: 0,
+        conversations_per_hour: 0,
         ..ChatConfig::default()
-    }
+    };
+    config.auth.throttle.signup_per_hour = 0;
+    config.auth.throttle.signup_total_per_hour = 0;
+    config
 }
 
 struct Fixture {
@@ -44,7 +51,7 @@ impl Fixture {
         let issued = self
             .chat
             .auth()
-            .register(name, "correct horse battery")
+            .register(ClientAddr::LOCAL, name, "correct horse battery")
             .await
             .unwrap();
         self.chat.auth().authenticate(&issued.token).await.unwrap()
@@ -91,54 +98,61 @@ async fn registering_and_logging_in_checks_names_and_passwords(engine: Engine) {
     let f = Fixture::new(engine).await;
     let auth = f.chat.auth();
     let alice = auth
-        .register("Alice", "correct horse battery")
+        .register(ClientAddr::LOCAL, "Alice", "correct horse battery")
         .await
         .unwrap();
     assert_eq!(alice.user.username, "Alice");
     assert!(matches!(
-        auth.register("alice", "another password").await,
+        auth.register(ClientAddr::LOCAL, "alice", "another password")
+            .await,
         Err(ChatError::UsernameTaken(_))
     ));
     assert!(matches!(
-        auth.register("a", "long enough pw").await,
+        auth.register(ClientAddr::LOCAL, "a", "long enough pw")
+            .await,
         Err(ChatError::InvalidUsername(_))
     ));
     assert!(matches!(
-        auth.register("carol", "short").await,
+        auth.register(ClientAddr::LOCAL, "carol", "short").await,
         Err(ChatError::InvalidPassword(_))
     ));
-    let again = auth.login("ALICE", "correct horse battery").await.unwrap();
+    let again = auth
+        .login(ClientAddr::LOCAL, "ALICE", "correct horse battery")
+        .await
+        .unwrap();
     assert_eq!(again.user.id, alice.user.id);
     assert!(matches!(
-        auth.login("alice", "wrong password").await,
+        auth.login(ClientAddr::LOCAL, "alice", "wrong password")
+            .await,
         Err(ChatError::WrongCredentials)
     ));
     assert!(matches!(
-        auth.login("nobody", "whatever pw").await,
+        auth.login(ClientAddr::LOCAL, "nobody", "whatever pw").await,
         Err(ChatError::WrongCredentials)
     ));
 }
 
 async fn sign_in_attempts_on_one_name_are_limited(engine: Engine) {
-    let config = ChatConfig {
-        login_per_minute: 3,
-        ..unlimited()
-    };
+    let mut config = unlimited();
+    config.auth.throttle.login_per_minute = 3;
     let f = Fixture::with_config(engine, config).await;
     let auth = f.chat.auth();
-    auth.register("alice", "correct horse battery")
+    auth.register(ClientAddr::LOCAL, "alice", "correct horse battery")
         .await
         .unwrap();
-    auth.register("bob", "correct horse battery").await.unwrap();
+    auth.register(ClientAddr::LOCAL, "bob", "correct horse battery")
+        .await
+        .unwrap();
     for _ in 0..3 {
         assert!(matches!(
-            auth.login("alice", "a guess").await,
+            auth.login(ClientAddr::LOCAL, "alice", "a guess").await,
             Err(ChatError::WrongCredentials)
         ));
     }
     // The right password does not get through once the allowance is spent, in any letter case.
-    let Err(ChatError::RateLimited { retry_after_ms }) =
-        auth.login(" ALICE", "correct horse battery").await
+    let Err(ChatError::RateLimited { retry_after_ms }) = auth
+        .login(ClientAddr::LOCAL, " ALICE", "correct horse battery")
+        .await
     else {
         panic!("a fourth attempt within the minute must be refused");
     };
@@ -146,13 +160,19 @@ async fn sign_in_attempts_on_one_name_are_limited(engine: Engine) {
     // Names that do not exist are limited alike, so the limit reveals nothing; other names
     // are not slowed by alice's.
     for _ in 0..3 {
-        assert!(auth.login("nobody", "a guess").await.is_err());
+        assert!(
+            auth.login(ClientAddr::LOCAL, "nobody", "a guess")
+                .await
+                .is_err()
+        );
     }
     assert!(matches!(
-        auth.login("nobody", "a guess").await,
+        auth.login(ClientAddr::LOCAL, "nobody", "a guess").await,
         Err(ChatError::RateLimited { .. })
     ));
-    auth.login("bob", "correct horse battery").await.unwrap();
+    auth.login(ClientAddr::LOCAL, "bob", "correct horse battery")
+        .await
+        .unwrap();
 }
 
 async fn a_token_stops_working_after_logout(engine: Engine) {
@@ -160,7 +180,7 @@ async fn a_token_stops_working_after_logout(engine: Engine) {
     let issued = f
         .chat
         .auth()
-        .register("alice", "correct horse battery")
+        .register(ClientAddr::LOCAL, "alice", "correct horse battery")
         .await
         .unwrap();
     let me = f.chat.auth().authenticate(&issued.token).await.unwrap();
@@ -176,15 +196,13 @@ async fn a_token_stops_working_after_logout(engine: Engine) {
 }
 
 async fn an_expired_token_is_refused_as_expired(engine: Engine) {
-    let config = ChatConfig {
-        token_ttl: Duration::from_secs(1),
-        ..unlimited()
-    };
+    let mut config = unlimited();
+    config.auth.token_ttl = Duration::from_secs(1);
     let f = Fixture::with_config(engine, config).await;
     let issued = f
         .chat
         .auth()
-        .register("alice", "correct horse battery")
+        .register(ClientAddr::LOCAL, "alice", "correct horse battery")
         .await
         .unwrap();
     assert!(f.chat.auth().authenticate(&issued.token).await.is_ok());
@@ -293,7 +311,7 @@ async fn concurrent_sends_to_one_conversation_keep_seq_gapless(engine: Engine) {
 async fn a_retried_send_is_stored_and_broadcast_once(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, bob, conv) = f.pair().await;
-    let mut listener = f.chat.connect(bob.clone());
+    let mut listener = f.chat.connect(bob.clone()).unwrap();
     assert!(matches!(
         listener.handle(join(conv), None).await.unwrap().event,
         ServerEvent::JoinedConversation { .. }
@@ -379,7 +397,7 @@ async fn a_stranger_can_neither_join_read_nor_post(engine: Engine) {
         f.chat.conversation(&eve, conv).await,
         Err(ChatError::NotMember(_))
     ));
-    let mut connection = f.chat.connect(eve.clone());
+    let mut connection = f.chat.connect(eve.clone()).unwrap();
     let ServerEvent::Error(error) = connection.handle(join(conv), None).await.unwrap().event else {
         panic!()
     };
@@ -424,8 +442,8 @@ async fn both_members_hear_of_a_new_conversation_and_the_creator_once(engine: En
     let f = Fixture::new(engine).await;
     let alice = f.user("alice").await;
     let bob = f.user("bob").await;
-    let mut alice_conn = f.chat.connect(alice.clone());
-    let mut bob_conn = f.chat.connect(bob.clone());
+    let mut alice_conn = f.chat.connect(alice.clone()).unwrap();
+    let mut bob_conn = f.chat.connect(bob.clone()).unwrap();
     let command = ClientCommand::CreateConversation {
         create_conv_dto: Some(CreateConvDto {
             user2_id: Some(bob.id()),
@@ -467,7 +485,7 @@ async fn both_members_hear_of_a_new_conversation_and_the_creator_once(engine: En
 async fn a_spoofed_user_id_is_refused_and_not_acted_on(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, bob, conv) = f.pair().await;
-    let mut connection = f.chat.connect(alice.clone());
+    let mut connection = f.chat.connect(alice.clone()).unwrap();
     let spoofed = ClientCommand::SendMessage {
         conv_id: conv,
         message: NewMessage {
@@ -491,7 +509,7 @@ async fn a_spoofed_user_id_is_refused_and_not_acted_on(engine: Engine) {
 async fn acks_come_in_room_order_and_replace_the_echo(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, bob, conv) = f.pair().await;
-    let mut alice_conn = f.chat.connect(alice.clone());
+    let mut alice_conn = f.chat.connect(alice.clone()).unwrap();
     alice_conn.handle(join(conv), None).await.unwrap();
     f.chat
         .send(&bob, conv, "from bob first", None)
@@ -524,7 +542,7 @@ async fn acks_come_in_room_order_and_replace_the_echo(engine: Engine) {
 async fn join_and_leave_are_tracked_per_connection(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, _bob, conv) = f.pair().await;
-    let mut connection = f.chat.connect(alice.clone());
+    let mut connection = f.chat.connect(alice.clone()).unwrap();
     let code = |frame: ServerFrame| match frame.event {
         ServerEvent::Error(e) => Some(e.code),
         _ => None,
@@ -567,7 +585,7 @@ async fn a_lagging_connection_catches_up_from_storage_in_order(engine: Engine) {
     };
     let f = Fixture::with_config(engine, config).await;
     let (alice, bob, conv) = f.pair().await;
-    let mut slow = f.chat.connect(bob.clone());
+    let mut slow = f.chat.connect(bob.clone()).unwrap();
     slow.handle(join(conv), None).await.unwrap();
     for i in 1..=30 {
         f.chat
@@ -591,7 +609,7 @@ async fn a_connection_behind_on_its_personal_feed_is_told_to_resync_and_ends(eng
     };
     let f = Fixture::with_config(engine, config).await;
     let bob = f.user("bob").await;
-    let mut slow = f.chat.connect(bob.clone());
+    let mut slow = f.chat.connect(bob.clone()).unwrap();
     // Six people start a conversation with bob while his connection reads nothing: more
     // announcements than his feed holds.
     for i in 0..6 {
@@ -630,7 +648,7 @@ async fn joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicat
                 .unwrap();
         }
     });
-    let mut connection = f.chat.connect(bob.clone());
+    let mut connection = f.chat.connect(bob.clone()).unwrap();
     let resume = ClientCommand::JoinConversation {
         conv_id: conv,
         last_seq: Some(3),
@@ -718,7 +736,7 @@ async fn resume_replays_every_conversation_after_its_cursor_then_goes_live(engin
             .unwrap();
     }
     // Bob has the first conversation up to seq 2 and does not know the second one yet.
-    let mut bob_conn = f.chat.connect(bob.clone());
+    let mut bob_conn = f.chat.connect(bob.clone()).unwrap();
     let resume = ClientCommand::Resume {
         conversations: vec![natter::protocol::Cursor {
             conv_id: first,
@@ -773,8 +791,8 @@ async fn read_marks_move_forward_and_reach_the_other_member(engine: Engine) {
         (0, 4),
         "the sender has read up to its own message"
     );
-    let mut alice_conn = f.chat.connect(alice.clone());
-    let mut bob_conn = f.chat.connect(bob.clone());
+    let mut alice_conn = f.chat.connect(alice.clone()).unwrap();
+    let mut bob_conn = f.chat.connect(bob.clone()).unwrap();
     let mark = |seq| ClientCommand::MarkRead {
         conv_id: conv,
         seq,
@@ -858,7 +876,10 @@ async fn user_search_finds_names_by_prefix(engine: Engine) {
 async fn every_connection_of_a_member_hears_room_messages(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, bob, conv) = f.pair().await;
-    let mut tabs = vec![f.chat.connect(bob.clone()), f.chat.connect(bob.clone())];
+    let mut tabs = vec![
+        f.chat.connect(bob.clone()).unwrap(),
+        f.chat.connect(bob.clone()).unwrap(),
+    ];
     for tab in &mut tabs {
         tab.handle(join(conv), None).await.unwrap();
     }

@@ -95,39 +95,12 @@ impl Change {
     }
 }
 
-/// Whether the server's refusal of a send is final. Rate limits and server failures pass;
-/// an ended session is for the sign-in page to handle, and the entry is sent once the person
-/// is signed in again. Everything else would be refused again, whatever the timing.
+/// Whether the server's refusal of a send is final. Transient refusals (rate limits, a busy or
+/// failing server) pass; an ended session is for the sign-in page to handle, and the entry is
+/// sent once the person is signed in again. Everything else would be refused again, whatever
+/// the timing.
 pub fn is_final(code: ErrorCode) -> bool {
-    match code {
-        ErrorCode::RateLimited
-        | ErrorCode::ResyncRequired
-        | ErrorCode::Internal
-        | ErrorCode::Unauthenticated
-        | ErrorCode::InvalidToken
-        | ErrorCode::TokenExpired => false,
-        ErrorCode::MalformedFrame
-        | ErrorCode::UnknownEvent
-        | ErrorCode::InvalidPayload
-        | ErrorCode::BinaryFrame
-        | ErrorCode::WrongCredentials
-        | ErrorCode::InvalidUsername
-        | ErrorCode::InvalidPassword
-        | ErrorCode::UsernameTaken
-        | ErrorCode::UserNotFound
-        | ErrorCode::CannotMessageSelf
-        | ErrorCode::ConversationNotFound
-        | ErrorCode::NotMember
-        | ErrorCode::SpoofedUser
-        | ErrorCode::EmptyMessage
-        | ErrorCode::MessageTooLong
-        | ErrorCode::InvalidClientId
-        | ErrorCode::ClientIdReused
-        | ErrorCode::AlreadyJoined
-        | ErrorCode::NotJoined
-        | ErrorCode::InvalidQuery
-        | ErrorCode::PayloadTooLarge => true,
-    }
+    !(code.is_transient() || code.ends_session())
 }
 
 /// The reason shown under a refused message: "Not sent: <the server's message>."
@@ -514,6 +487,9 @@ mod tests {
                     | ErrorCode::Unauthenticated
                     | ErrorCode::InvalidToken
                     | ErrorCode::TokenExpired
+                    | ErrorCode::TooManyConnections
+                    | ErrorCode::ServerBusy
+                    | ErrorCode::RequestTimeout
             );
             assert_eq!(is_final(*code), expected, "{code:?}");
         }

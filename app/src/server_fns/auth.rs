@@ -28,13 +28,10 @@ pub(super) fn session_of(chat: &natter::Chat, user: &natter::user::User) -> Sess
 /// longer valid (expired, or the session was ended elsewhere).
 #[server(prefix = "/_sf", endpoint = "session")]
 pub async fn current_session() -> Result<Option<Session>, AppError> {
-    use natter::ChatError;
     let chat = super::caller::chat();
     match super::caller::authenticate(&chat).await? {
         Ok(me) => Ok(Some(session_of(&chat, &me.user))),
-        Err(ChatError::Unauthenticated | ChatError::InvalidToken | ChatError::TokenExpired) => {
-            Ok(None)
-        }
+        Err(error) if error.code().ends_session() => Ok(None),
         Err(other) => Err(other.into()),
     }
 }
@@ -43,7 +40,8 @@ pub async fn current_session() -> Result<Option<Session>, AppError> {
 #[server(prefix = "/_sf", endpoint = "sign_in")]
 pub async fn sign_in(username: String, password: String) -> Result<Session, AppError> {
     let chat = super::caller::chat();
-    let issued = chat.auth().login(&username, &password).await?;
+    let client = super::caller::client().await?;
+    let issued = chat.auth().login(client, &username, &password).await?;
     super::caller::set_cookie(&chat.auth().session_cookie(&issued.token))?;
     Ok(session_of(&chat, &issued.user))
 }
@@ -53,7 +51,8 @@ pub async fn sign_in(username: String, password: String) -> Result<Session, AppE
 #[server(prefix = "/_sf", endpoint = "sign_up")]
 pub async fn sign_up(username: String, password: String) -> Result<Session, AppError> {
     let chat = super::caller::chat();
-    let issued = chat.auth().register(&username, &password).await?;
+    let client = super::caller::client().await?;
+    let issued = chat.auth().register(client, &username, &password).await?;
     super::caller::set_cookie(&chat.auth().session_cookie(&issued.token))?;
     Ok(session_of(&chat, &issued.user))
 }
@@ -62,11 +61,10 @@ pub async fn sign_up(username: String, password: String) -> Result<Session, AppE
 /// transport) and clears the cookie. Signing out while signed out just clears the cookie.
 #[server(prefix = "/_sf", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use natter::ChatError;
     let chat = super::caller::chat();
     match super::caller::authenticate(&chat).await? {
         Ok(me) => chat.logout(&me).await?,
-        Err(ChatError::Unauthenticated | ChatError::InvalidToken | ChatError::TokenExpired) => {}
+        Err(error) if error.code().ends_session() => {}
         Err(other) => return Err(other.into()),
     }
     super::caller::set_cookie(&chat.auth().cleared_cookie())

@@ -15,10 +15,12 @@ pub use page::*;
 /// What every server function body needs: the chat core and who is calling.
 #[cfg(feature = "ssr")]
 mod caller {
+    use axum::Extension;
     use axum::http::HeaderMap;
-    use axum::http::header::{AUTHORIZATION, COOKIE, HeaderValue, SET_COOKIE};
+    use axum::http::header::{HeaderValue, SET_COOKIE};
     use leptos::prelude::expect_context;
     use leptos::server_fn::error::FromServerFnError;
+    use natter::auth::{ClientAddr, Query};
     use natter::{AuthUser, Chat, ChatError};
 
     use crate::error::AppError;
@@ -33,15 +35,18 @@ mod caller {
         let headers: HeaderMap = leptos_axum::extract()
             .await
             .map_err(AppError::from_server_fn_error)?;
-        let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let cookies = headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        let Some(token) = natter::auth::token_from(authorization, cookies, None) else {
-            return Ok(Err(ChatError::Unauthenticated));
-        };
-        Ok(chat.auth().authenticate(&token).await)
+        Ok(chat
+            .auth()
+            .authenticate_request(&headers, Query::Ignored)
+            .await)
+    }
+
+    /// The caller's network address (the server records it for every request).
+    pub async fn client() -> Result<ClientAddr, AppError> {
+        let Extension(client) = leptos_axum::extract::<Extension<ClientAddr>>()
+            .await
+            .map_err(AppError::from_server_fn_error)?;
+        Ok(client)
     }
 
     /// The caller, or the refusal a REST handler would give (unauthenticated, expired…).

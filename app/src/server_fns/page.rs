@@ -25,13 +25,10 @@ pub struct PageData {
 /// `conversation` when the address names one.
 #[server(prefix = "/_sf", endpoint = "page")]
 pub async fn load_page(conversation: Option<ConversationId>) -> Result<PageData, AppError> {
-    use natter::ChatError;
     let chat = super::caller::chat();
     let me = match super::caller::authenticate(&chat).await? {
         Ok(me) => me,
-        Err(ChatError::Unauthenticated | ChatError::InvalidToken | ChatError::TokenExpired) => {
-            return Ok(PageData::default());
-        }
+        Err(error) if error.code().ends_session() => return Ok(PageData::default()),
         Err(other) => return Err(other.into()),
     };
     let conversations = chat.conversations(&me).await?;

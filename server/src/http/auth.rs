@@ -1,12 +1,13 @@
 //! Accounts and sessions: register, log in, log out, who am I.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use natter::auth::Issued;
+use natter::auth::{ClientAddr, Issued};
 use natter::protocol::{AuthResponse, Credentials, ErrorView, UserView};
 
 use axum::http::header::SET_COOKIE;
@@ -24,41 +25,53 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `POST /api/auth/register`: creates an account and signs it in; 201 with a token and the
-/// session cookie; 409 if the name is taken (any case), 422 if name or password break the rules.
+/// session cookie; 409 if the name is taken (any case), 422 if name or password break the rules
+/// (a common or guessable password, or the username), 429 past the sign-up limits, 503 when
+/// password hashing is saturated.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
     responses(
         (status = 201, description = "Account created and signed in; sets the session cookie", body = AuthResponse),
+        (status = 403, description = "`foreignOrigin`", body = ErrorView),
         (status = 409, description = "`usernameTaken`", body = ErrorView),
         (status = 422, description = "`invalidUsername`, `invalidPassword`, `invalidPayload`", body = ErrorView),
+        (status = 429, description = "`rateLimited`, with `Retry-After`", body = ErrorView),
+        (status = 503, description = "`serverBusy`, with `Retry-After`", body = ErrorView),
     ))]
 pub(crate) async fn register(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(credentials) = body?;
     let issued = state
         .chat
         .auth()
-        .register(&credentials.username, &credentials.password)
+        .register(client, &credentials.username, &credentials.password)
         .await?;
     Ok(signed_in(&state, StatusCode::CREATED, issued))
 }
 
-/// `POST /api/auth/login`: 200 with a token and the session cookie; 401 `wrongCredentials`.
+/// `POST /api/auth/login`: 200 with a token and the session cookie; 401 `wrongCredentials`;
+/// 429 past the sign-in limits; 503 when password hashing is saturated.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
     responses(
         (status = 200, description = "Signed in; sets the session cookie", body = AuthResponse),
         (status = 401, description = "`wrongCredentials`", body = ErrorView),
+        (status = 403, description = "`foreignOrigin`", body = ErrorView),
+        (status = 422, description = "`invalidPayload`", body = ErrorView),
+        (status = 429, description = "`rateLimited`, with `Retry-After`", body = ErrorView),
+        (status = 503, description = "`serverBusy`, with `Retry-After`", body = ErrorView),
     ))]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(credentials) = body?;
     let issued = state
         .chat
         .auth()
-        .login(&credentials.username, &credentials.password)
+        .login(client, &credentials.username, &credentials.password)
         .await?;
     Ok(signed_in(&state, StatusCode::OK, issued))
 }

@@ -63,7 +63,9 @@ impl IntoResponse for ApiError {
             ),
         };
         let mut response = (status, Json(view)).into_response();
-        if let Self::Chat(ChatError::RateLimited { retry_after_ms }) = &self {
+        if let Self::Chat(error) = &self
+            && let Some(retry_after_ms) = error.retry_after_ms()
+        {
             let secs = retry_after_ms.div_ceil(1000).max(1);
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(RETRY_AFTER, value);

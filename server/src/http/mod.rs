@@ -8,7 +8,10 @@ mod openapi;
 mod users;
 
 use axum::Router;
+use axum::routing::any;
+use natter::ChatError;
 
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -18,4 +21,10 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(conversations::routes())
         .merge(openapi::routes())
+        .route("/api/{*rest}", any(no_such_route))
+}
+
+/// Any other path under `/api/`: a JSON 404 (not the site's HTML page).
+async fn no_such_route() -> ApiError {
+    ApiError::from(ChatError::RouteNotFound)
 }

@@ -16,11 +16,12 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use natter::auth::Query;
 use natter::protocol::{ClientCommand, ErrorCode, ErrorView, ServerEvent, ServerFrame};
-use natter::{AuthUser, Chat, Connection};
+use natter::{Chat, ChatError, Connection};
 use serde_json::Value;
 use socketioxide::adapter::LocalAdapter;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
@@ -32,7 +33,6 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::credentials;
 use crate::state::{AppState, Settings};
 
 /// The namespace the seed's clients connect to (`io("http://host/chat")`).
@@ -62,12 +62,12 @@ pub fn layer(state: &AppState) -> SocketIoLayer {
         move |socket: SocketRef, TryData(auth): TryData<Value>| admit(socket, auth, chat, settings)
     };
     let connect = {
-        let (chat, shutdown) = (state.chat.clone(), state.shutdown.clone());
+        let shutdown = state.shutdown.clone();
         let tracker = state.connections.clone();
         let write_timeout = state.settings.write_timeout;
         move |socket: SocketRef| {
             // Synchronous on purpose: the event handlers are in place before the next packet.
-            on_connect(socket, &chat, &shutdown, &tracker, write_timeout);
+            on_connect(socket, &shutdown, &tracker, write_timeout);
             std::future::ready(())
         }
     };
@@ -90,9 +90,15 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// Connect middleware: admits a socket whose handshake authenticates, and keeps the user in the
-/// socket's extensions for `on_connect`. Refuses a foreign browser `Origin`, a missing, invalid
-/// or expired credential, and an `auth.token` that is not a string.
+/// An admitted socket's chat connection, from `admit` to `on_connect` (socket extensions must
+/// be `Clone`; it is taken out exactly once).
+#[derive(Clone)]
+struct Admitted(Arc<Mutex<Option<Connection>>>);
+
+/// Connect middleware: admits a socket whose handshake authenticates and whose user may open
+/// one more connection, and keeps its chat connection in the socket's extensions for
+/// `on_connect`. Refuses a foreign browser `Origin`, a missing, invalid or expired credential,
+/// an `auth.token` that is not a string, and a user at the connection cap.
 async fn admit(
     socket: SocketRef,
     auth: Result<Value, ParserError>,
@@ -100,11 +106,8 @@ async fn admit(
     settings: Arc<Settings>,
 ) -> Result<(), Refusal> {
     let request = socket.req_parts();
-    if !crate::ws::origin_allowed(&request.headers, &settings) {
-        return Err(Refusal(ErrorView::new(
-            ErrorCode::Unauthenticated,
-            "this Origin may not open a natter socket",
-        )));
+    if !crate::guard::origin_allowed(&request.headers, &settings) {
+        return Err(Refusal(ErrorView::from(&ChatError::ForeignOrigin)));
     }
     let handshake_token = match auth.ok().as_ref().and_then(|auth| auth.get("token")) {
         None | Some(Value::Null) => None,
@@ -118,11 +121,17 @@ async fn admit(
     };
     let user = match handshake_token {
         Some(token) => chat.auth().authenticate(&token).await,
-        None => credentials::authenticate(&chat, &request.headers, request.uri.query()).await,
+        None => {
+            chat.auth()
+                .authenticate_request(&request.headers, Query::SocketUpgrade(request.uri.query()))
+                .await
+        }
     };
-    match user {
-        Ok(user) => {
-            socket.extensions.insert(user);
+    match user.and_then(|user| chat.connect(user)) {
+        Ok(connection) => {
+            socket
+                .extensions
+                .insert(Admitted(Arc::new(Mutex::new(Some(connection)))));
             Ok(())
         }
         Err(error) => {
@@ -162,12 +171,19 @@ impl FromMessageParts<LocalAdapter> for Ack {
 /// Connect handler: gives the admitted socket its connection task and routes every event to it.
 fn on_connect(
     socket: SocketRef,
-    chat: &Chat,
     shutdown: &CancellationToken,
     tracker: &TaskTracker,
     write_timeout: Duration,
 ) {
-    let Some(user) = socket.extensions.remove::<AuthUser>() else {
+    let connection = socket
+        .extensions
+        .remove::<Admitted>()
+        .and_then(|Admitted(slot)| {
+            slot.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+        });
+    let Some(connection) = connection else {
         tracing::error!(sid = %socket.id, "a Socket.IO socket connected without passing `admit`");
         let _ = socket.disconnect();
         return;
@@ -191,7 +207,7 @@ fn on_connect(
     }
     tracker.spawn(serve(
         socket,
-        chat.connect(user),
+        connection,
         inbox,
         gone,
         shutdown.clone(),

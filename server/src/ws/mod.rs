@@ -2,28 +2,30 @@
 //! connection driving a `natter::Connection`. This module translates and authenticates; every
 //! chat rule lives in the core.
 //!
-//! - Upgrade: 401 without a valid token (cookie, bearer or `?token=`); 403 for a browser
-//!   `Origin` that is neither the server's own nor configured.
+//! - Upgrade: 401 without a valid token (cookie, bearer or `?token=`); 403 `foreignOrigin`
+//!   for a browser `Origin` that is neither the server's own nor configured; 429
+//!   `tooManyConnections` when the user holds as many connections as one person may.
 //! - A bad frame gets an `error` event and the socket stays open; a frame over the size limit
 //!   closes it with 1009; server shutdown closes it with 1001; an expired login or a session
 //!   signed out elsewhere with 1008; a connection behind on its personal feed with 1013.
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
+use natter::auth::Query;
 use natter::protocol::{ClientFrame, ErrorCode, ErrorView, ServerEvent, ServerFrame};
-use natter::{AuthUser, Connection, Ending};
+use natter::{AuthUser, ChatError, Connection, Ending};
 use tokio_util::sync::CancellationToken;
 
-use crate::credentials;
+use crate::guard::origin_allowed;
 use crate::http::error::ApiError;
-use crate::state::{AppState, Settings};
+use crate::state::AppState;
 
 /// How often the server pings an idle client, and how long it waits for any sign of life.
 const PING_EVERY: Duration = Duration::from_secs(20);
@@ -43,18 +45,18 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     if !origin_allowed(&headers, &state.settings) {
-        let error = ErrorView::new(
-            ErrorCode::Unauthenticated,
-            "this Origin may not open a natter socket",
-        );
-        return (StatusCode::FORBIDDEN, Json(error)).into_response();
+        return ApiError::from(ChatError::ForeignOrigin).into_response();
     }
-    let user = match credentials::authenticate(&state.chat, &headers, uri.query()).await {
-        Ok(user) => user,
+    let auth = state.chat.auth();
+    let connection = match auth
+        .authenticate_request(&headers, Query::SocketUpgrade(uri.query()))
+        .await
+        .and_then(|user| state.chat.connect(user))
+    {
+        Ok(connection) => connection,
         Err(error) => return ApiError::from(error).into_response(),
     };
     let max = state.settings.max_frame_bytes;
-    let connection = state.chat.connect(user);
     let (shutdown, tracker) = (state.shutdown.clone(), state.connections.clone());
     let write_timeout = state.settings.write_timeout;
     // tungstenite's default read buffer is 128 KiB, resident per socket and zero-filled on
@@ -65,21 +67,6 @@ async fn upgrade(
         .on_upgrade(move |socket| {
             tracker.track_future(serve(socket, connection, shutdown, write_timeout))
         })
-}
-
-/// A browser's `Origin` must be the server's own (same host as the request) or configured.
-/// Clients that send none (not browsers) are not subject to cross-site hijacking and pass.
-pub(crate) fn origin_allowed(headers: &HeaderMap, settings: &Settings) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let authority = origin.split_once("://").map(|(_, rest)| rest);
-    (host.is_some() && authority == host)
-        || settings
-            .allowed_origins
-            .iter()
-            .any(|o| o.trim_end_matches('/') == origin)
 }
 
 /// Serves one client until it closes, errors, goes silent, or the server shuts down. A client

@@ -3,6 +3,8 @@
 //! `cfg(test)` so that lints treat them as test code (unwrap allowed), as they do unit tests.
 
 #[cfg(test)]
+mod abuse;
+#[cfg(test)]
 mod rest;
 #[cfg(test)]
 mod socketio;

@@ -180,7 +180,7 @@ async fn a_handshake_without_valid_credentials_or_from_a_foreign_origin_is_refus
     let (_, answer) =
         PollingClient::connect_from(&app, token(&alice), Some("https://evil.example")).await;
     assert!(
-        matches!(&answer, Packet::ConnectError(m) if m.starts_with("unauthenticated: ")),
+        matches!(&answer, Packet::ConnectError(m) if m.starts_with("foreignOrigin: ")),
         "{answer:?}"
     );
     assert_eq!(

@@ -52,9 +52,14 @@ impl TestApp {
         config.jwt_secret = None;
         config.allowed_origins = vec!["https://chat.example.com".into()];
         config.shutdown_grace_secs = 5;
+        // Tests sign many people up, and open many conversations, from one address; the
+        // limits on both have tests of their own, which turn them back on.
+        config.signup_rate = 0;
+        config.signup_total_rate = 0;
+        config.conversation_rate = 0;
         configure(&mut config);
         let leptos = LeptosOptions::builder().output_name("natter").build();
-        let app = server::App::build(config, leptos)
+        let app = server::Application::build(config, leptos)
             .await
             .expect("build the app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -175,6 +180,22 @@ impl Drop for TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// Waits until `condition` holds, checking it every 20 ms, for at most `limit`; panics after.
+pub async fn until<F, Fut>(limit: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

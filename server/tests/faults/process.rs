@@ -38,6 +38,9 @@ impl ServerProcess {
             ("DATABASE_URL".into(), db.url.clone()),
             ("NATTER_DATA_DIR".into(), data.path().display().to_string()),
             ("NATTER_SEND_RATE".into(), "0".into()),
+            ("NATTER_SIGNUP_RATE".into(), "0".into()),
+            ("NATTER_SIGNUP_TOTAL_RATE".into(), "0".into()),
+            ("NATTER_CONVERSATION_RATE".into(), "0".into()),
             ("RUST_LOG".into(), "warn".into()),
             ("LEPTOS_OUTPUT_NAME".into(), "natter".into()),
         ];

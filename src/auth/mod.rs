@@ -2,25 +2,84 @@
 //! name them. A token is an HS256 JWT `{sub, sid, name, iat, exp}`; it is valid while its
 //! signature checks, it has not expired, and its session row still exists (logout deletes it).
 //! Browsers carry the same token in an HttpOnly cookie; API and socket clients send it as a
-//! bearer token.
+//! bearer token (`credential`).
+//!
+//! Everything an anonymous client can make this module spend is bounded: password hashing
+//! (`password`: a few at a time, in fixed memory) and attempts (`throttle`: per address,
+//! per account, in total), checked before any password work.
 
-use std::num::NonZeroU32;
+mod credential;
+mod password;
+mod throttle;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
+
+pub use credential::{COOKIE_NAME, Query, token_from_request};
+pub use password::check_strength;
+pub use throttle::{ClientAddr, FAILURE_WINDOW, ThrottleConfig};
 
 use crate::error::ChatError;
 use crate::protocol::UserId;
-use crate::quota::Quota;
 use crate::store::{Store, now_millis};
 use crate::user::{AuthUser, Password, User, UserName};
+use password::Hasher;
+use throttle::Throttle;
+
+/// How accounts and sessions behave.
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// How long a login lasts.
+    pub token_ttl: Duration,
+    /// Mark the session cookie Secure (natter behind HTTPS).
+    pub secure_cookies: bool,
+    /// Password hashes computed at once (each takes 19 MiB and most of a core for tens of ms).
+    pub hash_concurrency: usize,
+    /// Requests that may wait for a hashing slot; more are refused with `serverBusy`.
+    pub hash_queue: usize,
+    pub throttle: ThrottleConfig,
+}
+
+impl AuthConfig {
+    pub const DEFAULT_TOKEN_TTL_MINUTES: u64 = 7 * 24 * 60;
+    pub const DEFAULT_HASH_QUEUE: usize = 16;
+
+    /// One hashing slot per core.
+    pub fn default_hash_concurrency() -> usize {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    }
+}
+
+impl ThrottleConfig {
+    pub const DEFAULT_LOGIN_PER_MINUTE: u32 = 10;
+    pub const DEFAULT_LOGIN_ADDRESS_PER_MINUTE: u32 = 30;
+    pub const DEFAULT_LOGIN_NAME_FAILURES: u32 = 50;
+    pub const DEFAULT_SIGNUP_PER_HOUR: u32 = 10;
+    pub const DEFAULT_SIGNUP_TOTAL_PER_HOUR: u32 = 600;
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            token_ttl: Duration::from_secs(Self::DEFAULT_TOKEN_TTL_MINUTES * 60),
+            secure_cookies: false,
+            hash_concurrency: Self::default_hash_concurrency(),
+            hash_queue: Self::DEFAULT_HASH_QUEUE,
+            throttle: ThrottleConfig {
+                login_per_minute: ThrottleConfig::DEFAULT_LOGIN_PER_MINUTE,
+                login_address_per_minute: ThrottleConfig::DEFAULT_LOGIN_ADDRESS_PER_MINUTE,
+                login_name_failures: ThrottleConfig::DEFAULT_LOGIN_NAME_FAILURES,
+                signup_per_hour: ThrottleConfig::DEFAULT_SIGNUP_PER_HOUR,
+                signup_total_per_hour: ThrottleConfig::DEFAULT_SIGNUP_TOTAL_PER_HOUR,
+            },
+        }
+    }
+}
 
 /// Issues and checks credentials.
 #[derive(Clone)]
@@ -30,12 +89,9 @@ pub struct Auth {
     decoding: DecodingKey,
     token_ttl: Duration,
     secure_cookies: bool,
-    /// Sign-in attempts per username (lower-cased).
-    login_limit: Arc<Quota<String>>,
+    hasher: Arc<Hasher>,
+    throttle: Arc<Throttle>,
 }
-
-/// The session cookie's name.
-pub const COOKIE_NAME: &str = "natter_session";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -60,24 +116,16 @@ pub struct Issued {
 const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$6H5bV0o0B6l6u1TVx8Y7xS1b5c9m0G0a9yO0eQ3Qp2s";
 
 impl Auth {
-    /// `secret` signs tokens (at least 32 bytes); `token_ttl` is how long a login lasts;
-    /// `secure_cookies` marks the session cookie Secure (HTTPS only); `login_per_minute` limits
-    /// sign-in attempts per username (0: no limit).
-    pub fn new(
-        store: Store,
-        secret: &[u8],
-        token_ttl: Duration,
-        secure_cookies: bool,
-        login_per_minute: u32,
-    ) -> Self {
-        let login_limit = NonZeroU32::new(login_per_minute).map(governor::Quota::per_minute);
+    /// `secret` signs tokens (at least 32 bytes).
+    pub fn new(store: Store, secret: &[u8], config: &AuthConfig) -> Self {
         Self {
-            login_limit: Arc::new(Quota::new(login_limit)),
             store,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
-            token_ttl,
-            secure_cookies,
+            token_ttl: config.token_ttl,
+            secure_cookies: config.secure_cookies,
+            hasher: Arc::new(Hasher::new(config.hash_concurrency, config.hash_queue)),
+            throttle: Arc::new(Throttle::new(&config.throttle)),
         }
     }
 
@@ -107,21 +155,40 @@ impl Auth {
         hex(&bytes)
     }
 
-    /// Creates an account and signs it in.
-    pub async fn register(&self, username: &str, password: &str) -> Result<Issued, ChatError> {
+    /// Creates an account for `client` and signs it in. The name and password rules are
+    /// checked first; only an attempt that would create the account counts against the
+    /// sign-up limits, so a person fixing a refused password is not held off.
+    pub async fn register(
+        &self,
+        client: ClientAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<Issued, ChatError> {
         let name = UserName::parse(username)?;
         let password = Password::parse(password)?;
-        let hash = hash_password(password).await?;
+        if self.store.user_by_name(&name).await?.is_some() {
+            return Err(ChatError::UsernameTaken(name.to_string()));
+        }
+        let password = self
+            .hasher
+            .check_strength(password, name.as_str().to_owned())
+            .await?;
+        self.throttle.before_signup(client)?;
+        let hash = self.hasher.hash(password).await?;
         let user = self.store.create_user(&name, &hash).await?;
         self.issue(user).await
     }
 
-    /// Checks a username and password and opens a new session. Attempts on one username are
-    /// limited (whether the name exists or not, so the limit tells nothing either), before
-    /// any password work: guessing is slowed and cannot be used to keep the CPU busy hashing.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Issued, ChatError> {
-        let key: String = username.trim().chars().take(64).collect();
-        self.login_limit.check(&key.to_lowercase())?;
+    /// Checks a username and password from `client` and opens a new session. Attempts are
+    /// limited (`throttle`: whether the name exists or not, so the limits tell nothing either)
+    /// before any password work: guessing is slowed and cannot keep the CPU busy hashing.
+    pub async fn login(
+        &self,
+        client: ClientAddr,
+        username: &str,
+        password: &str,
+    ) -> Result<Issued, ChatError> {
+        self.throttle.before_login(username, client)?;
         // A name that cannot exist is simply a wrong credential: no hint about the rules.
         let found = match UserName::parse(username) {
             Ok(name) => self.store.credentials(&name).await?,
@@ -131,16 +198,30 @@ impl Auth {
             Some((user, hash)) => (Some(user), hash),
             None => (None, DECOY_HASH.to_owned()),
         };
-        let ok = verify_password(password.to_owned(), hash).await?;
+        let ok = self.hasher.verify(password.to_owned(), hash).await?;
         match user {
             Some(user) if ok => self.issue(user).await,
-            _ => Err(ChatError::WrongCredentials),
+            _ => {
+                self.throttle.login_failed(username, client);
+                Err(ChatError::WrongCredentials)
+            }
         }
     }
 
     /// Ends the session behind `user`'s credential: its token stops working everywhere.
     pub async fn logout(&self, user: &AuthUser) -> Result<(), ChatError> {
         self.store.delete_session(&user.session_id).await
+    }
+
+    /// The user a request's credential (`credential`: header, cookie, or a socket upgrade's
+    /// query) belongs to, or why it is not accepted. Every transport authenticates with this.
+    pub async fn authenticate_request(
+        &self,
+        headers: &HeaderMap,
+        query: Query<'_>,
+    ) -> Result<AuthUser, ChatError> {
+        let token = token_from_request(headers, query).ok_or(ChatError::Unauthenticated)?;
+        self.authenticate(&token).await
     }
 
     /// The user a token belongs to, or why it is not accepted.
@@ -204,64 +285,6 @@ impl Auth {
     }
 }
 
-/// argon2id with the crate's default (OWASP) parameters, off the async threads: it takes tens
-/// of milliseconds of CPU on purpose.
-async fn hash_password(password: Password) -> Result<String, ChatError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ChatError::Internal(format!("hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| ChatError::Internal(format!("hashing task failed: {e}")))?
-}
-
-async fn verify_password(password: String, hash: String) -> Result<bool, ChatError> {
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&hash)
-            .map_err(|e| ChatError::Internal(format!("stored hash is unreadable: {e}")))?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
-    })
-    .await
-    .map_err(|e| ChatError::Internal(format!("verification task failed: {e}")))?
-}
-
-/// The token a request presents, from the first place that has one: the `Authorization:
-/// Bearer` header, the session cookie (any of the `Cookie` headers), then the `token` query
-/// parameter (for WebSocket clients that cannot set headers).
-pub fn token_from<'a>(
-    authorization: Option<&str>,
-    cookie_headers: impl IntoIterator<Item = &'a str>,
-    query: Option<&str>,
-) -> Option<String> {
-    let bearer = authorization
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_owned());
-    bearer
-        .or_else(|| {
-            cookie_headers
-                .into_iter()
-                .find_map(|h| pair(h, ';', COOKIE_NAME))
-        })
-        .or_else(|| query.and_then(|q| pair(q, '&', "token")))
-        .filter(|t| !t.is_empty())
-}
-
-/// The value of `name` in a `k=v<separator>k=v` list.
-fn pair(text: &str, separator: char, name: &str) -> Option<String> {
-    text.split(separator)
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -271,26 +294,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bearer_header_wins_over_cookie_and_query() {
-        let cookies = ["a=1; natter_session=from-cookie"];
-        assert_eq!(
-            token_from(None, cookies, Some("token=q")).as_deref(),
-            Some("from-cookie")
-        );
-        assert_eq!(
-            token_from(Some("Bearer from-header"), cookies, None).as_deref(),
-            Some("from-header")
-        );
-        assert_eq!(
-            token_from(None, [], Some("x=1&token=q")).as_deref(),
-            Some("q")
-        );
-        assert_eq!(token_from(None, [], Some("token=")), None);
-        assert_eq!(token_from(None, ["natter_sessionX=1"], None), None);
-    }
-
-    #[test]
     fn the_decoy_hash_is_a_valid_argon2_hash() {
-        assert!(PasswordHash::new(DECOY_HASH).is_ok());
+        assert!(argon2::PasswordHash::new(DECOY_HASH).is_ok());
     }
 }

@@ -412,6 +412,79 @@ async fn next(socket: &mut Socket) -> ServerFrame {
     }
 }
 
+/// 100 sign-ins with wrong passwords at once (issue 9, row 1: this took the server from 0.2 to
+/// 1.8 GB). Each runs a 19 MiB argon2 hash, so with the sign-in limits off the only bound is
+/// the hashing slots: the server's memory grows by at most a few hashes' worth, whatever
+/// arrives, and every attempt is answered 401 or 503 with `Retry-After`. (With 100 slots
+/// instead, the same burst took the server from 61 to 1 568 MiB.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_sign_ins_keeps_memory_bounded() {
+    let server = ServerProcess::start(
+        Engine::Sqlite,
+        &[
+            ("NATTER_LOGIN_RATE", "0"),
+            ("NATTER_LOGIN_ADDRESS_RATE", "0"),
+            ("NATTER_LOGIN_NAME_FAILURES", "0"),
+        ],
+    )
+    .await;
+    server.register("victim").await;
+    let attempt = |password: String| {
+        let (http, url) = (server.http.clone(), server.url("/api/auth/login"));
+        async move {
+            let response = http
+                .post(url)
+                .json(&serde_json::json!({"username": "victim", "password": password}))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.headers().contains_key("retry-after"),
+            )
+        }
+    };
+    // One attempt first, so the baseline includes a hash's worth of memory kept for reuse.
+    assert_eq!(attempt("warm up".into()).await.0, 401);
+    let baseline = server.rss_kib();
+    let sampling = std::sync::atomic::AtomicBool::new(true);
+    let sampler = async {
+        let mut peak = 0;
+        while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+            peak = peak.max(server.rss_kib());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        peak
+    };
+    let burst = futures_util::future::join_all((0..100).map(|n| attempt(format!("guess {n}"))));
+    let (results, peak) = tokio::join!(
+        async {
+            let results = burst.await;
+            sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+            results
+        },
+        sampler
+    );
+    let refused = results.iter().filter(|(status, _)| *status == 503).count();
+    let growth_mib = peak.saturating_sub(baseline) / 1024;
+    println!(
+        "sign-in burst: 100 wrong passwords at once: {} answered 401, {refused} 503; server RSS {} MiB -> peak {} MiB (+{growth_mib} MiB)",
+        results.len() - refused,
+        baseline / 1024,
+        peak / 1024
+    );
+    assert!(
+        results
+            .iter()
+            .all(|&(status, retry)| status == 401 || (status == 503 && retry)),
+        "{results:?}"
+    );
+    assert!(
+        growth_mib < 64,
+        "server memory grew by {growth_mib} MiB during the burst"
+    );
+}
+
 natter::on_both_engines!(
     acked_messages_survive_sigkill_exactly_once_in_order,
     a_client_that_keeps_dropping_ends_with_the_whole_history,

@@ -50,7 +50,10 @@ step "UI model tests (app, ssr build)" cargo test --locked -p app --features ssr
 run_e2e() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # Every spec signs people up from this one address: the sign-up and new-conversation limits
+  # (tested on their own in server/tests/api/abuse.rs) would otherwise stop the suite.
   LEPTOS_OUTPUT_NAME=natter LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
+    NATTER_SIGNUP_RATE=0 NATTER_SIGNUP_TOTAL_RATE=0 NATTER_CONVERSATION_RATE=0 \
     NATTER_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$scratch/e2e.db" NATTER_DATA_DIR="$scratch" \
     RUST_LOG=warn ./target/release/server > "$scratch/server.log" 2>&1 &
   server_pid=$!

@@ -185,11 +185,12 @@ pub fn security_headers() -> [(HeaderName, HeaderValue, bool); 4] {
             HeaderValue::from_static("nosniff"),
             true,
         ),
-        // Message text holds links; following one must not tell the site which conversation
-        // it was in.
+        // Message text holds links; following one must not tell the other site which
+        // conversation it was in. Within the site the referrer stays: a form posted before the
+        // WASM has loaded is sent back to its page by it.
         (
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
             true,
         ),
         (

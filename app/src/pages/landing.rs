@@ -163,7 +163,7 @@ fn Fields(
                 .then(|| {
                     view! {
                         <p class="hint" id=hint_id.clone()>
-                            "At least 8 characters. Names: 3 to 32 letters, digits, '.', '-' or '_'."
+                            "At least 8 characters, and not a common password: a few unrelated words work well. Names: 3 to 32 letters, digits, '.', '-' or '_'."
                         </p>
                     }
                 })}

@@ -524,7 +524,7 @@ async fn pages_carry_a_content_security_policy_and_every_response_the_safety_hea
     ] {
         assert_eq!(response["x-content-type-options"], "nosniff");
         assert_eq!(response["x-frame-options"], "DENY");
-        assert_eq!(response["referrer-policy"], "no-referrer");
+        assert_eq!(response["referrer-policy"], "same-origin");
         assert!(response.contains_key("content-security-policy"));
     }
 }

@@ -9,7 +9,7 @@ use natter::protocol::{ClientCommand, ConversationId, NewMessage, ServerEvent};
 use natter::store::Engine;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, User};
+use crate::support::{TestApp, User, until};
 
 /// One Socket.IO packet of namespace `/chat`, as the server sent it.
 #[derive(Debug, PartialEq)]
@@ -293,6 +293,29 @@ async fn a_disconnect_frees_the_connection(engine: Engine) {
     assert_eq!(app.chat.live_topics(), 2);
     sio.post("41/chat,").await;
     wait_for(|| app.chat.live_topics() == 0).await;
+}
+
+/// Socket.IO and `/ws` count against one cap per user; past it the handshake is refused with a
+/// `connect_error` naming the code, and a disconnect frees the seat.
+#[tokio::test]
+async fn one_user_cannot_hold_more_socketio_sockets_than_the_cap() {
+    let app = TestApp::spawn_with(Engine::Sqlite, |config| config.max_user_connections = 2).await;
+    let alice = app.user("alice").await;
+    let _native = app.ws(&alice).await;
+    let (first, answer) = PollingClient::connect(&app, token(&alice)).await;
+    assert!(matches!(answer, Packet::Connect), "{answer:?}");
+    let (_, answer) = PollingClient::connect(&app, token(&alice)).await;
+    assert!(
+        matches!(&answer, Packet::ConnectError(m) if m.starts_with("tooManyConnections: ")),
+        "{answer:?}"
+    );
+    // A disconnect frees the seat.
+    first.post("41/chat,").await;
+    until(Duration::from_secs(3), || async {
+        let (_, answer) = PollingClient::connect(&app, token(&alice)).await;
+        matches!(answer, Packet::Connect)
+    })
+    .await;
 }
 
 async fn shutdown_closes_socketio_sessions_and_frees_their_rooms(engine: Engine) {

@@ -46,13 +46,19 @@ if $want_test; then
 fi
 
 if $want_test; then
-  # 5. Debian's chromium for Playwright (never a downloaded browser).
+  # 5. cargo-fuzz for the fuzz targets (scripts/fuzz.sh); 0.13.2 builds on rustc 1.95 and
+  # fuzzes on stable with `--sanitizer none`.
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "0.13.2" ]; then
+    say "installing cargo-fuzz 0.13.2 (about 2 minutes)"
+    cargo install cargo-fuzz --version 0.13.2 --locked
+  fi
+  # 6. Debian's chromium for Playwright (never a downloaded browser).
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's chromium"
     as_root apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
   fi
-  # 6. PostgreSQL for the storage tests: start it, or install it where there is none.
+  # 7. PostgreSQL for the storage tests: start it, or install it where there is none.
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
       say "installing Debian's postgresql"

@@ -46,6 +46,7 @@ step "clippy (browser build: natter+app[hydrate]+frontend, wasm32)" \
   cargo clippy --locked -p natter -p app -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "rust tests (SQLite and PostgreSQL)" cargo test --locked -p natter -p server
 step "UI model tests (app, ssr build)" cargo test --locked -p app --features ssr
+step "fuzz the frame decoder and Socket.IO mapping (10 s each)" scripts/fuzz.sh 10
 
 run_e2e() {
   local port

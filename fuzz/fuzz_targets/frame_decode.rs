@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
                 Ok(again) => again,
                 Err(error) => panic!("the re-encoded frame {encoded:?} does not decode: {error:?}"),
             };
-            assert_eq!(again, frame, "the round trip through {encoded:?} changed the frame");
+            assert_eq!(
+                again, frame,
+                "the round trip through {encoded:?} changed the frame"
+            );
         }
         Err(error) => {
             assert!(

@@ -33,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(command) = ClientCommand::from_parts(event, Some(value)) else {
         return;
     };
-    assert_eq!(command.event_name(), event, "accepted under another event name");
+    assert_eq!(
+        command.event_name(),
+        event,
+        "accepted under another event name"
+    );
     // What a client emitting this command would send: the same event and its `data`.
     let data = match serde_json::to_value(&command) {
         Ok(Value::Object(mut map)) => map.remove("data"),

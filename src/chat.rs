@@ -6,15 +6,17 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use crate::auth::{Auth, AuthConfig};
+use crate::clock::{Clock, SystemClock};
 use crate::connection::{Connection, Seat, Seats};
 use crate::error::ChatError;
 use crate::hub::{Hub, HubEvent, Subscription, Topic};
 use crate::message::{ClientMessageId, MessageBody};
+use crate::protocol::limits;
 use crate::protocol::{
-    ConversationId, ConversationView, MessagePage, MessageView, ReadMark, UserId, UserView,
+    ConversationId, ConversationView, MessagePage, MessageView, ReadMark, Seq, UserId, UserView,
 };
 use crate::quota::Quota;
-use crate::store::{Access, ConversationRecord, Store};
+use crate::store::{Access, ConversationRecord, Created, Inserted, MarkMoved, Page, Store};
 use crate::user::{AuthUser, UserName};
 
 /// Limits and sizes of the chat core. Each default is a `DEFAULT_*` constant here (or on the
@@ -44,7 +46,7 @@ pub struct ChatConfig {
 
 impl ChatConfig {
     pub const DEFAULT_ROOM_BUFFER: usize = 256;
-    pub const DEFAULT_MAX_PAGE: i64 = 200;
+    pub const DEFAULT_MAX_PAGE: i64 = limits::MAX_PAGE;
     pub const DEFAULT_SEND_PER_SECOND: u32 = 10;
     pub const DEFAULT_SEND_BURST: u32 = 30;
     pub const DEFAULT_MAX_CONNECTIONS_PER_USER: usize = 20;
@@ -132,7 +134,17 @@ const SEND_LOCK_STRIPES: usize = 64;
 
 impl Chat {
     pub fn new(store: Store, secret: &[u8], config: ChatConfig) -> Self {
-        let auth = Auth::new(store.clone(), secret, &config.auth);
+        Self::with_clock(store, secret, config, Arc::new(SystemClock))
+    }
+
+    /// A chat whose tokens and sessions expire by `clock` (tests move a `ManualClock`).
+    pub fn with_clock(
+        store: Store,
+        secret: &[u8],
+        config: ChatConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let auth = Auth::new(store.clone(), secret, &config.auth, clock);
         let send_limit = Quota::new(NonZeroU32::new(config.send_per_second).map(|rate| {
             let burst = NonZeroU32::new(config.send_burst).unwrap_or(rate);
             governor::Quota::per_second(rate).allow_burst(burst)
@@ -191,7 +203,7 @@ impl Chat {
 
     /// Forgets sessions that have expired; returns how many.
     pub async fn purge_expired_sessions(&self) -> Result<u64, ChatError> {
-        self.inner.store.purge_expired_sessions().await
+        self.inner.auth.purge_expired_sessions().await
     }
 
     /// Users whose name starts with `query`, not counting the caller.
@@ -203,10 +215,10 @@ impl Chat {
     ) -> Result<Vec<UserView>, ChatError> {
         let query = query.trim();
         let chars = query.chars().count();
-        if chars == 0 || chars > UserName::MAX_CHARS {
+        if chars == 0 || chars > limits::USERNAME_MAX_CHARS {
             return Err(ChatError::InvalidQuery(format!(
                 "q must be 1 to {} characters",
-                UserName::MAX_CHARS
+                limits::USERNAME_MAX_CHARS
             )));
         }
         if query.chars().any(char::is_control) {
@@ -256,7 +268,7 @@ impl Chat {
             });
         }
         self.inner.new_conversations.check(&me.id())?;
-        let (id, fresh) = self
+        let Created { id, fresh } = self
             .inner
             .store
             .find_or_create_direct(me.id(), other.id)
@@ -298,13 +310,13 @@ impl Chat {
         &self,
         me: &AuthUser,
         conversation: ConversationId,
-        seq: i64,
+        seq: Seq,
     ) -> Result<ReadMark, ChatError> {
-        if seq < 0 {
+        if seq < Seq::ZERO {
             return Err(ChatError::InvalidPayload("seq must be 0 or more".into()));
         }
         self.check_member(me, conversation).await?;
-        let (mark, moved) = self
+        let MarkMoved { mark, moved } = self
             .inner
             .store
             .mark_read(conversation, me.id(), seq)
@@ -349,7 +361,7 @@ impl Chat {
         self.check_send_quota(me)?;
         let stripe = conversation.0.rem_euclid(SEND_LOCK_STRIPES as i64) as usize;
         let _order = self.inner.send_locks[stripe].lock().await;
-        let (message, fresh) = self
+        let Inserted { message, fresh } = self
             .inner
             .store
             .insert_message(conversation, &me.user, &body, client_id.as_ref())
@@ -369,17 +381,17 @@ impl Chat {
         &self,
         me: &AuthUser,
         conversation: ConversationId,
-        before: Option<i64>,
+        before: Option<Seq>,
         limit: Option<i64>,
     ) -> Result<MessagePage, ChatError> {
         self.check_member(me, conversation).await?;
         let limit = self.page_limit(limit)?;
-        if before.is_some_and(|b| b < 1) {
+        if before.is_some_and(|b| b < Seq(1)) {
             return Err(ChatError::InvalidQuery(
                 "before must be a seq of 1 or more".into(),
             ));
         }
-        let (messages, has_more) = self
+        let Page { messages, has_more } = self
             .inner
             .store
             .messages_before(conversation, before, limit)
@@ -395,7 +407,7 @@ impl Chat {
         &self,
         me: &AuthUser,
         conversation: ConversationId,
-        after: i64,
+        after: Seq,
     ) -> Result<Vec<MessageView>, ChatError> {
         self.check_member(me, conversation).await?;
         self.missed_unchecked(conversation, after).await
@@ -404,7 +416,7 @@ impl Chat {
     pub(crate) async fn missed_unchecked(
         &self,
         conversation: ConversationId,
-        after: i64,
+        after: Seq,
     ) -> Result<Vec<MessageView>, ChatError> {
         let messages = self
             .inner
@@ -420,7 +432,7 @@ impl Chat {
         &self,
         me: &AuthUser,
         conversation: ConversationId,
-    ) -> Result<(Subscription, i64), ChatError> {
+    ) -> Result<(Subscription, Seq), ChatError> {
         self.check_member(me, conversation).await?;
         // Subscribe before reading the newest seq: nothing committed in between is missed.
         let subscription = self.inner.hub.subscribe(Topic::Room(conversation));
@@ -429,7 +441,7 @@ impl Chat {
             .store
             .conversation(conversation)
             .await?
-            .map_or(0, |c| c.last_seq);
+            .map_or(Seq::ZERO, |c| c.last_seq);
         Ok((subscription, newest))
     }
 
@@ -478,7 +490,7 @@ impl Chat {
     fn page_limit(&self, limit: Option<i64>) -> Result<i64, ChatError> {
         let max = self.inner.config.max_page;
         match limit {
-            None => Ok(50.min(max)),
+            None => Ok(limits::DEFAULT_PAGE.min(max)),
             Some(n) if (1..=max).contains(&n) => Ok(n),
             Some(_) => Err(ChatError::InvalidQuery(format!("limit must be 1 to {max}"))),
         }
@@ -491,20 +503,16 @@ impl ConversationRecord {
         let read = self
             .read
             .iter()
-            .find(|(user, _)| *user == viewer)
-            .map_or(0, |(_, seq)| *seq);
+            .find(|mark| mark.user_id == viewer)
+            .map_or(Seq::ZERO, |mark| mark.seq);
         ConversationView {
             id: self.id,
             room: self.id.room(),
             members: self.members.iter().map(UserView::from).collect(),
             created_at: self.created_at,
             last_message: self.last_message.as_ref().map(MessageView::from),
-            unread: (self.last_seq - read).max(0),
-            read_up_to: self
-                .read
-                .iter()
-                .map(|&(user_id, seq)| ReadMark { user_id, seq })
-                .collect(),
+            unread: self.last_seq.since(read),
+            read_up_to: self.read.clone(),
         }
     }
 }

@@ -22,8 +22,8 @@ use crate::chat::{Chat, Target};
 use crate::error::ChatError;
 use crate::hub::{HubEvent, Subscription};
 use crate::protocol::{
-    ClientCommand, ConversationId, ConversationView, ErrorCode, ErrorView, MessageId, MessageView,
-    ServerEvent, ServerFrame, UserId,
+    ClientCommand, ConversationId, ConversationView, CreateConvDto, Cursor, ErrorView, MessageId,
+    MessageView, Seq, ServerEvent, ServerFrame, UserId,
 };
 use crate::user::AuthUser;
 
@@ -34,7 +34,7 @@ pub struct Connection {
     personal: Subscription,
     rooms: StreamMap<ConversationId, Subscription>,
     /// Highest `seq` delivered (or known to the client) per joined room.
-    delivered: HashMap<ConversationId, i64>,
+    delivered: HashMap<ConversationId, Seq>,
     /// Rooms whose newer messages must be read from storage (after a lag).
     behind: Vec<ConversationId>,
     /// Frames ready to go out, in order, before anything live.
@@ -44,7 +44,7 @@ pub struct Connection {
     /// `ref`s of conversations this connection created, answered with the announcement.
     creates: HashMap<ConversationId, (Option<String>, ConversationView)>,
     /// Read marks this connection set and already answered.
-    own_reads: HashMap<ConversationId, i64>,
+    own_reads: HashMap<ConversationId, Seq>,
     /// Set once the last frame has been handed out: the transport must close.
     ending: Option<Ending>,
     /// Becomes `ending` once the backlog has gone out.
@@ -141,6 +141,11 @@ impl Connection {
         &self.user
     }
 
+    /// How long until this connection's credential expires (then the transport closes it).
+    pub fn time_left(&self) -> std::time::Duration {
+        self.chat.auth().time_left(&self.user)
+    }
+
     /// Whether, and why, the transport must close this connection now: its last frame (an
     /// `error`, `invalidToken` or `resyncRequired`) has been handed out.
     pub fn ending(&self) -> Option<Ending> {
@@ -186,28 +191,8 @@ impl Connection {
                 username,
                 ..
             } => {
-                let dto = create_conv_dto.unwrap_or_default();
-                let name = match (dto.username, username) {
-                    (Some(_), Some(_)) => {
-                        return Err(ChatError::InvalidPayload(
-                            "give `username` once, inside or outside `createConvDto`".into(),
-                        ));
-                    }
-                    (a, b) => a.or(b),
-                };
-                let opened = self
-                    .chat
-                    .open_conversation(&self.user, Target::from_parts(dto.user2_id, name)?)
-                    .await?;
-                if opened.fresh {
-                    // Announced on this user's feed too: answer there, once, in order.
-                    let id = opened.conversation.id;
-                    self.creates.insert(id, (reference, opened.conversation));
-                    return Ok(None);
-                }
-                Ok(Some(ServerEvent::ConversationCreated {
-                    conversation: opened.conversation,
-                }))
+                self.create_conversation(create_conv_dto.unwrap_or_default(), username, reference)
+                    .await
             }
             ClientCommand::SendMessage {
                 conv_id,
@@ -215,124 +200,182 @@ impl Connection {
                 client_id,
                 ..
             } => {
-                let posted = self
-                    .chat
-                    .send(&self.user, conv_id, &message.message, client_id.as_deref())
-                    .await?;
-                // In a joined room the message comes round in `seq` order — a new one live, a
-                // retried one (its ack lost to a disconnect) in the replay — and is answered
-                // there, once. Otherwise (not joined, or already delivered here): answer now.
-                let pending = self
-                    .delivered
-                    .get(&conv_id)
-                    .is_some_and(|delivered| posted.message.seq > *delivered);
-                if pending {
-                    if reference.is_some() {
-                        self.acks
-                            .insert(posted.message.id, (reference, posted.message));
-                    }
-                    return Ok(None);
-                }
-                // A retry whose message is queued here but not yet sent: the ack takes its
-                // place, so the client never sees the message after its acknowledgement.
-                if reference.is_some()
-                    && let Some(queued) = self.backlog.iter_mut().find(|frame| {
-                        matches!(&frame.event, ServerEvent::NewMessage { message } if message.id == posted.message.id)
-                    })
-                {
-                    *queued = ServerFrame::reply(
-                        ServerEvent::MessageSent {
-                            message: posted.message,
-                        },
-                        reference,
-                    );
-                    return Ok(None);
-                }
-                Ok(reference.map(|_| ServerEvent::MessageSent {
-                    message: posted.message,
-                }))
+                self.send_message(conv_id, &message.message, client_id.as_deref(), reference)
+                    .await
             }
             ClientCommand::JoinConversation {
                 conv_id, last_seq, ..
-            } => {
-                if self.rooms.contains_key(&conv_id) {
-                    return Err(ChatError::AlreadyJoined(conv_id));
-                }
-                if last_seq.is_some_and(|seq| seq < 0) {
-                    return Err(ChatError::InvalidPayload(
-                        "lastSeq must be 0 or more".into(),
-                    ));
-                }
-                self.join(conv_id, last_seq).await?;
-                Ok(Some(ServerEvent::JoinedConversation {
-                    conv_id,
-                    room: conv_id.room(),
-                }))
-            }
-            ClientCommand::Resume {
-                conversations: cursors,
-            } => {
-                if cursors.iter().any(|c| c.last_seq < 0) {
-                    return Err(ChatError::InvalidPayload(
-                        "lastSeq must be 0 or more".into(),
-                    ));
-                }
-                let conversations = self.chat.conversations(&self.user).await?;
-                for conversation in &conversations {
-                    if self.rooms.contains_key(&conversation.id) {
-                        continue;
-                    }
-                    // What the client lacks: after its cursor, or all of a conversation it
-                    // does not know yet.
-                    let cursor = cursors
-                        .iter()
-                        .find(|c| c.conv_id == conversation.id)
-                        .map_or(0, |c| c.last_seq);
-                    self.join(conversation.id, Some(cursor)).await?;
-                }
-                Ok(Some(ServerEvent::Resumed { conversations }))
-            }
+            } => self.join_conversation(conv_id, last_seq).await,
+            ClientCommand::Resume { conversations } => self.resume(&conversations).await,
             ClientCommand::Ping {} => Ok(Some(ServerEvent::Pong {})),
-            ClientCommand::MarkRead { conv_id, seq, .. } => {
-                let mark = self.chat.mark_read(&self.user, conv_id, seq).await?;
-                self.own_reads.insert(conv_id, mark.seq);
-                Ok(Some(ServerEvent::ConversationRead {
-                    conv_id,
-                    user_id: mark.user_id,
-                    last_read_seq: mark.seq,
-                }))
+            ClientCommand::MarkRead { conv_id, seq, .. } => self.mark_read(conv_id, seq).await,
+            ClientCommand::LeaveConversation { conv_id, .. } => self.leave_conversation(conv_id),
+        }
+    }
+
+    /// `createConversation`: a new conversation is answered on the personal feed, where both
+    /// members hear of it, so that this connection sees it once and in order.
+    async fn create_conversation(
+        &mut self,
+        dto: CreateConvDto,
+        username: Option<String>,
+        reference: Option<String>,
+    ) -> Result<Option<ServerEvent>, ChatError> {
+        let name = match (dto.username, username) {
+            (Some(_), Some(_)) => {
+                return Err(ChatError::InvalidPayload(
+                    "give `username` once, inside or outside `createConvDto`".into(),
+                ));
             }
-            ClientCommand::LeaveConversation { conv_id, .. } => {
-                if self.rooms.remove(&conv_id).is_none() {
-                    return Err(ChatError::NotJoined(conv_id));
-                }
-                self.delivered.remove(&conv_id);
-                self.behind.retain(|c| *c != conv_id);
-                // Nothing more from this room, not even what was queued but not yet sent.
-                self.backlog.retain(|frame| {
-                    !matches!(&frame.event, ServerEvent::NewMessage { message } if message.conv_id == conv_id)
-                });
-                // Sends still waiting for their place in this room are answered now.
-                let owed: Vec<MessageId> = self
-                    .acks
-                    .iter()
-                    .filter(|(_, (_, m))| m.conv_id == conv_id)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in owed {
-                    if let Some((reference, message)) = self.acks.remove(&id) {
-                        self.backlog.push_back(ServerFrame::reply(
-                            ServerEvent::MessageSent { message },
-                            reference,
-                        ));
-                    }
-                }
-                Ok(Some(ServerEvent::LeftConversation {
-                    conv_id,
-                    room: conv_id.room(),
-                }))
+            (a, b) => a.or(b),
+        };
+        let opened = self
+            .chat
+            .open_conversation(&self.user, Target::from_parts(dto.user2_id, name)?)
+            .await?;
+        if opened.fresh {
+            let id = opened.conversation.id;
+            self.creates.insert(id, (reference, opened.conversation));
+            return Ok(None);
+        }
+        Ok(Some(ServerEvent::ConversationCreated {
+            conversation: opened.conversation,
+        }))
+    }
+
+    /// `sendMessage`: stored, then acknowledged at the message's place in the room's order.
+    async fn send_message(
+        &mut self,
+        conv_id: ConversationId,
+        text: &str,
+        client_id: Option<&str>,
+        reference: Option<String>,
+    ) -> Result<Option<ServerEvent>, ChatError> {
+        let posted = self.chat.send(&self.user, conv_id, text, client_id).await?;
+        // In a joined room the message comes round in `seq` order — a new one live, a retried
+        // one (its ack lost to a disconnect) in the replay — and is answered there, once.
+        // Otherwise (not joined, or already delivered here): answer now.
+        let pending = self
+            .delivered
+            .get(&conv_id)
+            .is_some_and(|delivered| posted.message.seq > *delivered);
+        if pending {
+            if reference.is_some() {
+                self.acks
+                    .insert(posted.message.id, (reference, posted.message));
+            }
+            return Ok(None);
+        }
+        // A retry whose message is queued here but not yet sent: the ack takes its place, so
+        // the client never sees the message after its acknowledgement.
+        if reference.is_some()
+            && let Some(queued) = self.backlog.iter_mut().find(|frame| {
+                matches!(&frame.event, ServerEvent::NewMessage { message } if message.id == posted.message.id)
+            })
+        {
+            *queued = ServerFrame::reply(
+                ServerEvent::MessageSent {
+                    message: posted.message,
+                },
+                reference,
+            );
+            return Ok(None);
+        }
+        Ok(reference.map(|_| ServerEvent::MessageSent {
+            message: posted.message,
+        }))
+    }
+
+    /// `joinConversation`: with `lastSeq`, replays what came after it first.
+    async fn join_conversation(
+        &mut self,
+        conv_id: ConversationId,
+        last_seq: Option<Seq>,
+    ) -> Result<Option<ServerEvent>, ChatError> {
+        if self.rooms.contains_key(&conv_id) {
+            return Err(ChatError::AlreadyJoined(conv_id));
+        }
+        if last_seq.is_some_and(|seq| seq < Seq::ZERO) {
+            return Err(ChatError::InvalidPayload(
+                "lastSeq must be 0 or more".into(),
+            ));
+        }
+        self.join(conv_id, last_seq).await?;
+        Ok(Some(ServerEvent::JoinedConversation {
+            conv_id,
+            room: conv_id.room(),
+        }))
+    }
+
+    /// `resume`: joins every conversation not joined yet, replaying what the client lacks —
+    /// after its cursor, or all of a conversation it does not know yet.
+    async fn resume(&mut self, cursors: &[Cursor]) -> Result<Option<ServerEvent>, ChatError> {
+        if cursors.iter().any(|c| c.last_seq < Seq::ZERO) {
+            return Err(ChatError::InvalidPayload(
+                "lastSeq must be 0 or more".into(),
+            ));
+        }
+        let conversations = self.chat.conversations(&self.user).await?;
+        for conversation in &conversations {
+            if self.rooms.contains_key(&conversation.id) {
+                continue;
+            }
+            let cursor = cursors
+                .iter()
+                .find(|c| c.conv_id == conversation.id)
+                .map_or(Seq::ZERO, |c| c.last_seq);
+            self.join(conversation.id, Some(cursor)).await?;
+        }
+        Ok(Some(ServerEvent::Resumed { conversations }))
+    }
+
+    /// `markRead`: answered now; the other members and connections hear it on their feeds.
+    async fn mark_read(
+        &mut self,
+        conv_id: ConversationId,
+        seq: Seq,
+    ) -> Result<Option<ServerEvent>, ChatError> {
+        let mark = self.chat.mark_read(&self.user, conv_id, seq).await?;
+        self.own_reads.insert(conv_id, mark.seq);
+        Ok(Some(ServerEvent::ConversationRead {
+            conv_id,
+            user_id: mark.user_id,
+            last_read_seq: mark.seq,
+        }))
+    }
+
+    /// `leaveConversation`: nothing more from the room, not even what was queued; sends still
+    /// waiting for their place in it are answered now.
+    fn leave_conversation(
+        &mut self,
+        conv_id: ConversationId,
+    ) -> Result<Option<ServerEvent>, ChatError> {
+        if self.rooms.remove(&conv_id).is_none() {
+            return Err(ChatError::NotJoined(conv_id));
+        }
+        self.delivered.remove(&conv_id);
+        self.behind.retain(|c| *c != conv_id);
+        self.backlog.retain(|frame| {
+            !matches!(&frame.event, ServerEvent::NewMessage { message } if message.conv_id == conv_id)
+        });
+        let owed: Vec<MessageId> = self
+            .acks
+            .iter()
+            .filter(|(_, (_, m))| m.conv_id == conv_id)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in owed {
+            if let Some((reference, message)) = self.acks.remove(&id) {
+                self.backlog.push_back(ServerFrame::reply(
+                    ServerEvent::MessageSent { message },
+                    reference,
+                ));
             }
         }
+        Ok(Some(ServerEvent::LeftConversation {
+            conv_id,
+            room: conv_id.room(),
+        }))
     }
 
     /// Subscribes to a room. With `last_seq`, what came after it is replayed from storage
@@ -340,7 +383,7 @@ impl Connection {
     async fn join(
         &mut self,
         conv_id: ConversationId,
-        last_seq: Option<i64>,
+        last_seq: Option<Seq>,
     ) -> Result<(), ChatError> {
         let (subscription, newest) = self.chat.subscribe_room(&self.user, conv_id).await?;
         self.rooms.insert(conv_id, subscription);
@@ -394,8 +437,7 @@ impl Connection {
                     Ok(HubEvent::SessionEnded(session)) => {
                         if *session == *self.user.session_id {
                             self.ending = Some(Ending::SessionEnded);
-                            let error = ErrorView::new(ErrorCode::InvalidToken, "signed out: this session has ended");
-                            return ServerFrame::broadcast(ServerEvent::Error(error));
+                            return ServerFrame::broadcast(ServerEvent::Error(ErrorView::from(&ChatError::SessionEnded)));
                         }
                     }
                     Ok(HubEvent::Message(_)) => {}
@@ -410,10 +452,7 @@ impl Connection {
                                 reference,
                             ));
                         }
-                        let error = ErrorView::new(
-                            ErrorCode::ResyncRequired,
-                            "this connection fell behind; reconnect and resume",
-                        );
+                        let error = ErrorView::from(&ChatError::FellBehind);
                         self.backlog.push_back(ServerFrame::broadcast(ServerEvent::Error(error)));
                         self.ending_after_backlog = Some(Ending::FellBehind);
                     }
@@ -442,7 +481,7 @@ impl Connection {
         if message.seq <= *delivered {
             return None;
         }
-        if message.seq > *delivered + 1 {
+        if message.seq > delivered.next() {
             // A gap (a publish we never saw): fill it from storage, in order, first.
             if !self.behind.contains(&message.conv_id) {
                 self.behind.push(message.conv_id);

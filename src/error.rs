@@ -1,6 +1,7 @@
 //! The one domain error. Every transport maps it exhaustively to its own shape (HTTP status,
 //! `error` frame, server-fn error); the wire code and human message come from here.
 
+use crate::protocol::limits::{PasswordRule, UsernameRule};
 use crate::protocol::{ConversationId, ErrorCode, ErrorView};
 
 /// Everything the chat core can refuse or fail at.
@@ -12,12 +13,16 @@ pub enum ChatError {
     InvalidToken,
     #[error("the session has expired; sign in again")]
     TokenExpired,
+    #[error("signed out: this session has ended")]
+    SessionEnded,
+    #[error("this connection fell behind; reconnect and resume")]
+    FellBehind,
     #[error("wrong username or password")]
     WrongCredentials,
     #[error("invalid username: {0}")]
-    InvalidUsername(&'static str),
+    InvalidUsername(UsernameRule),
     #[error("invalid password: {0}")]
-    InvalidPassword(&'static str),
+    InvalidPassword(PasswordRule),
     #[error("the username {0:?} is taken")]
     UsernameTaken(String),
     #[error("no user {0}")]
@@ -50,6 +55,8 @@ pub enum ChatError {
     InvalidQuery(String),
     #[error("too many attempts; try again in {} s", retry_after_ms.div_ceil(1000))]
     RateLimited { retry_after_ms: u64 },
+    #[error("too many commands waiting ({max}); wait for answers before sending more")]
+    TooManyWaiting { max: usize },
     #[error("you already have {max} connections open; close one first")]
     TooManyConnections { max: usize },
     #[error("the server is busy; try again in {} s", retry_after_ms.div_ceil(1000))]
@@ -66,8 +73,14 @@ pub enum ChatError {
     RequestTimeout,
     #[error("storage failure")]
     Storage(#[source] sqlx::Error),
+    /// A failure of the server's own (signing, hashing, start-up): `context` says what was
+    /// being done, `source` why it failed; neither reaches a client.
     #[error("internal error")]
-    Internal(String),
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl ChatError {
@@ -77,6 +90,8 @@ impl ChatError {
             Self::Unauthenticated => ErrorCode::Unauthenticated,
             Self::InvalidToken => ErrorCode::InvalidToken,
             Self::TokenExpired => ErrorCode::TokenExpired,
+            Self::SessionEnded => ErrorCode::InvalidToken,
+            Self::FellBehind => ErrorCode::ResyncRequired,
             Self::WrongCredentials => ErrorCode::WrongCredentials,
             Self::InvalidUsername(_) => ErrorCode::InvalidUsername,
             Self::InvalidPassword(_) => ErrorCode::InvalidPassword,
@@ -96,6 +111,7 @@ impl ChatError {
             Self::InvalidPayload(_) => ErrorCode::InvalidPayload,
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::TooManyWaiting { .. } => ErrorCode::RateLimited,
             Self::TooManyConnections { .. } => ErrorCode::TooManyConnections,
             Self::ServerBusy { .. } => ErrorCode::ServerBusy,
             Self::ForeignOrigin => ErrorCode::ForeignOrigin,
@@ -103,13 +119,24 @@ impl ChatError {
             Self::RouteNotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::RequestTimeout => ErrorCode::RequestTimeout,
-            Self::Storage(_) | Self::Internal(_) => ErrorCode::Internal,
+            Self::Storage(_) | Self::Internal { .. } => ErrorCode::Internal,
         }
     }
 
     /// True for failures of the server rather than of the request: logged, never detailed to clients.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Storage(_) | Self::Internal(_))
+        matches!(self, Self::Storage(_) | Self::Internal { .. })
+    }
+
+    /// A failure of the server's own while doing `context`, keeping its cause.
+    pub fn internal(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Internal {
+            context,
+            source: source.into(),
+        }
     }
 
     /// How long the caller should wait before trying again, for the refusals that say.

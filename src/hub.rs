@@ -5,9 +5,10 @@
 //! falls further behind sees `Lagged` and catches up from the store, so a slow client never
 //! grows memory. The topic's sender is dropped with its last subscriber.
 //!
-//! This is the one seam fan-out goes through: only `Chat` publishes and transports only hold
-//! `Subscription`s, so a hub that relays through Redis for several nodes replaces this file
-//! without touching a transport.
+//! Fan-out goes through this one seam: only `Chat` publishes and transports only hold
+//! `Subscription`s. Relaying events between several nodes is a matter for `Chat` and a relay
+//! beside the hub (what crosses nodes, and how loss is repaired from storage), not for the
+//! transports.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -19,7 +20,7 @@ use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use crate::protocol::{ConversationId, ConversationView, MessageView, UserId};
+use crate::protocol::{ConversationId, ConversationView, MessageView, Seq, UserId};
 
 /// Where an event is delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,7 +42,7 @@ pub enum HubEvent {
     Read {
         conversation: ConversationId,
         user: UserId,
-        seq: i64,
+        seq: Seq,
     },
 }
 

@@ -8,6 +8,8 @@ pub mod auth;
 #[cfg(feature = "server")]
 pub mod chat;
 #[cfg(feature = "server")]
+pub mod clock;
+#[cfg(feature = "server")]
 pub mod connection;
 #[cfg(feature = "server")]
 pub mod error;

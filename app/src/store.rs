@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 use natter::protocol::{
-    ConversationId, ConversationView, ErrorView, MessagePage, MessageView, UserId,
+    ConversationId, ConversationView, ErrorView, MessagePage, MessageView, Seq, UserId,
 };
 
 use crate::error::AppError;
@@ -71,7 +71,7 @@ pub enum Outbound {
     /// Move the person's read mark of a conversation to `seq`.
     MarkRead {
         conversation: ConversationId,
-        seq: i64,
+        seq: Seq,
     },
     /// The browser's `online` / `offline` events.
     Network { online: bool },
@@ -102,7 +102,7 @@ pub struct ChatStore {
     pub visible: RwSignal<bool>,
     link: StoredValue<Option<UnboundedSender<Outbound>>>,
     /// The read mark last asked for, per conversation, so each is sent once.
-    marks: StoredValue<HashMap<ConversationId, i64>>,
+    marks: StoredValue<HashMap<ConversationId, Seq>>,
 }
 
 impl ChatStore {
@@ -172,15 +172,15 @@ impl ChatStore {
     }
 
     /// The newest `seq` this tab holds for a conversation: where a replay should start.
-    pub fn last_seq(&self, id: ConversationId) -> i64 {
+    pub fn last_seq(&self, id: ConversationId) -> Seq {
         let listed = self
             .directory
             .try_with_untracked(|d| d.last_seq(id))
-            .unwrap_or(0);
+            .unwrap_or(Seq::ZERO);
         let held = self
             .timelines
-            .try_with_untracked(|t| t.get(&id).map_or(0, Timeline::newest_seq))
-            .unwrap_or(0);
+            .try_with_untracked(|t| t.get(&id).map_or(Seq::ZERO, Timeline::newest_seq))
+            .unwrap_or(Seq::ZERO);
         listed.max(held)
     }
 
@@ -229,7 +229,7 @@ impl ChatStore {
 
     /// The person sees the conversation up to `seq`: nothing in it is unread, and the server
     /// moves their read mark (so other tabs and the partner know) unless it was already asked.
-    pub fn mark_read(&self, id: ConversationId, seq: i64) {
+    pub fn mark_read(&self, id: ConversationId, seq: Seq) {
         if self
             .directory
             .try_with_untracked(|d| d.get(id).is_some_and(|e| e.unread > 0))
@@ -241,7 +241,7 @@ impl ChatStore {
             .marks
             .try_with_value(|m| m.get(&id).copied())
             .flatten()
-            .unwrap_or(0);
+            .unwrap_or(Seq::ZERO);
         if seq > asked
             && self.status.try_get_untracked() == Some(ConnectionStatus::Connected)
             && self.dispatch(Outbound::MarkRead {

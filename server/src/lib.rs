@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod guard;
 pub mod http;
 pub mod listener;
+pub mod socket;
 pub mod socketio;
 pub mod state;
 pub mod ws;

@@ -24,9 +24,10 @@ pub use credential::{COOKIE_NAME, Query, token_from_request};
 pub use password::check_strength;
 pub use throttle::{ClientAddr, FAILURE_WINDOW, ThrottleConfig};
 
+use crate::clock::{Clock, UnixMillis};
 use crate::error::ChatError;
 use crate::protocol::UserId;
-use crate::store::{Store, now_millis};
+use crate::store::{LiveSession, Store, StoredCredentials};
 use crate::user::{AuthUser, Password, User, UserName};
 use password::Hasher;
 use throttle::Throttle;
@@ -91,6 +92,7 @@ pub struct Auth {
     secure_cookies: bool,
     hasher: Arc<Hasher>,
     throttle: Arc<Throttle>,
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -108,7 +110,7 @@ struct Claims {
 pub struct Issued {
     pub token: String,
     pub user: User,
-    pub expires_at: i64,
+    pub expires_at: UnixMillis,
 }
 
 /// A verifier hash for a password nobody has: logins for unknown names still pay for one
@@ -116,9 +118,10 @@ pub struct Issued {
 const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$6H5bV0o0B6l6u1TVx8Y7xS1b5c9m0G0a9yO0eQ3Qp2s";
 
 impl Auth {
-    /// `secret` signs tokens (at least 32 bytes).
-    pub fn new(store: Store, secret: &[u8], config: &AuthConfig) -> Self {
+    /// `secret` signs tokens (at least 32 bytes); `clock` tells when tokens and sessions expire.
+    pub fn new(store: Store, secret: &[u8], config: &AuthConfig, clock: Arc<dyn Clock>) -> Self {
         Self {
+            clock,
             store,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -195,7 +198,10 @@ impl Auth {
             Err(_) => None,
         };
         let (user, hash) = match found {
-            Some((user, hash)) => (Some(user), hash),
+            Some(StoredCredentials {
+                user,
+                password_hash,
+            }) => (Some(user), password_hash),
             None => (None, DECOY_HASH.to_owned()),
         };
         let ok = self.hasher.verify(password.to_owned(), hash).await?;
@@ -224,18 +230,24 @@ impl Auth {
         self.authenticate(&token).await
     }
 
-    /// The user a token belongs to, or why it is not accepted.
+    /// The user a token belongs to, or why it is not accepted. Expiry is judged by this
+    /// `Auth`'s clock (the token's `exp` and the session's), the signature by the key.
     pub async fn authenticate(&self, token: &str) -> Result<AuthUser, ChatError> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
+        validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => ChatError::TokenExpired,
-                _ => ChatError::InvalidToken,
-            })?
+            .map_err(|_| ChatError::InvalidToken)?
             .claims;
-        let (user, expires_at_ms) = self
+        let now = self.clock.now();
+        let expires_at = UnixMillis::from_secs(claims.exp);
+        if expires_at <= now {
+            return Err(ChatError::TokenExpired);
+        }
+        let LiveSession {
+            user,
+            expires_at: session_expires_at,
+        } = self
             .store
             .session(&claims.sid)
             .await?
@@ -243,35 +255,43 @@ impl Auth {
         if claims.sub.parse::<i64>().map(UserId).ok() != Some(user.id) {
             return Err(ChatError::InvalidToken);
         }
-        if expires_at_ms <= now_millis() {
+        if session_expires_at <= now {
             return Err(ChatError::TokenExpired);
         }
         Ok(AuthUser {
             user,
             session_id: claims.sid,
-            expires_at: claims.exp,
+            expires_at,
         })
     }
 
+    /// Forgets sessions that have expired by this `Auth`'s clock; returns how many.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, ChatError> {
+        self.store.purge_expired_sessions(self.clock.now()).await
+    }
+
+    /// How long until `user`'s credential expires, by this `Auth`'s clock.
+    pub fn time_left(&self, user: &AuthUser) -> Duration {
+        user.expires_at.after(self.clock.now())
+    }
+
     async fn issue(&self, user: User) -> Result<Issued, ChatError> {
-        let now = now_millis() / 1000;
-        let ttl = i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
-        let expires_at = now.saturating_add(ttl);
+        let now = self.clock.now();
+        // Whole seconds, as a JWT counts them.
+        let expires_at = UnixMillis::from_secs(now.plus(self.token_ttl).secs());
         let mut sid = [0u8; 16];
         OsRng.fill_bytes(&mut sid);
         let sid = hex(&sid);
-        self.store
-            .create_session(&sid, user.id, expires_at.saturating_mul(1000))
-            .await?;
+        self.store.create_session(&sid, user.id, expires_at).await?;
         let claims = Claims {
             sub: user.id.0.to_string(),
             sid,
             name: user.username.clone(),
-            iat: now,
-            exp: expires_at,
+            iat: now.secs(),
+            exp: expires_at.secs(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| ChatError::Internal(format!("signing a token failed: {e}")))?;
+            .map_err(|e| ChatError::internal("signing a token", e))?;
         Ok(Issued {
             token,
             user,

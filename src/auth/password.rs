@@ -18,6 +18,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::error::ChatError;
+use crate::protocol::limits::PasswordRule;
 use crate::user::Password;
 
 /// Longest time a request waits for a hashing slot before it is told to come back later.
@@ -85,7 +86,7 @@ impl Hasher {
         let permit = tokio::time::timeout(MAX_WAIT, Arc::clone(&self.permits).acquire_owned())
             .await
             .map_err(|_| busy())?
-            .map_err(|_| ChatError::Internal("the hashing slots were closed".into()))?;
+            .map_err(|e| ChatError::internal("waiting for a hashing slot", e))?;
         drop(queued);
         let pool = Arc::clone(&self.memory);
         let mut memory = lock(&pool).pop().unwrap_or_default();
@@ -96,7 +97,7 @@ impl Hasher {
             out
         })
         .await
-        .map_err(|e| ChatError::Internal(format!("a hashing task failed: {e}")))
+        .map_err(|e| ChatError::internal("running a hashing task", e))
     }
 }
 
@@ -143,7 +144,8 @@ fn memory_for<'m>(memory: &'m mut Vec<Block>, params: &Params) -> &'m mut [Block
 }
 
 fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> Result<String, ChatError> {
-    let failed = |e: &dyn std::fmt::Display| ChatError::Internal(format!("hashing failed: {e}"));
+    let failed =
+        |e: &dyn std::fmt::Display| ChatError::internal("hashing a password", e.to_string());
     let params = Params::default();
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_bytes = [0u8; 64];
@@ -167,7 +169,7 @@ fn hash_with(memory: &mut Vec<Block>, password: &[u8]) -> Result<String, ChatErr
 
 fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> Result<bool, ChatError> {
     let unreadable =
-        |e: &dyn std::fmt::Display| ChatError::Internal(format!("stored hash is unreadable: {e}"));
+        |e: &dyn std::fmt::Display| ChatError::internal("reading a stored hash", e.to_string());
     let hash = PasswordHash::new(phc).map_err(|e| unreadable(&e))?;
     let algorithm = Algorithm::try_from(hash.algorithm).map_err(|e| unreadable(&e))?;
     let version = match hash.version {
@@ -176,10 +178,10 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> Result<bo
     };
     let params = Params::try_from(&hash).map_err(|e| unreadable(&e))?;
     if params.m_cost() > MAX_STORED_M_COST {
-        return Err(ChatError::Internal(format!(
-            "stored hash asks for {} KiB of memory",
-            params.m_cost()
-        )));
+        return Err(ChatError::internal(
+            "reading a stored hash",
+            format!("it asks for {} KiB of memory", params.m_cost()),
+        ));
     }
     let (Some(expected), Some(salt)) = (hash.hash, hash.salt) else {
         return Err(unreadable(&"no salt or no hash"));
@@ -191,7 +193,7 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> Result<bo
     let mut out = vec![0u8; expected.len()];
     Argon2::new(algorithm, version, params.clone())
         .hash_password_into_with_memory(password, salt_bytes, &mut out, memory_for(memory, &params))
-        .map_err(|e| ChatError::Internal(format!("verification failed: {e}")))?;
+        .map_err(|e| ChatError::internal("verifying a password", e.to_string()))?;
     // `Output`'s equality is constant-time.
     Ok(Output::new(&out).map_err(|e| unreadable(&e))? == expected)
 }
@@ -205,16 +207,12 @@ pub fn check_strength(password: &Password, username: &str) -> Result<(), ChatErr
     let text = password.expose();
     let name = username.trim();
     if !name.is_empty() && text.trim().eq_ignore_ascii_case(name) {
-        return Err(ChatError::InvalidPassword(
-            "do not use your username as your password",
-        ));
+        return Err(ChatError::InvalidPassword(PasswordRule::SameAsUsername));
     }
     let prefix: String = text.chars().take(STRENGTH_PREFIX_CHARS).collect();
     let estimate = zxcvbn::zxcvbn(&prefix, &[name]);
     if u8::from(estimate.score()) < 2 {
-        return Err(ChatError::InvalidPassword(
-            "this password is too common or too easy to guess; try three or four unrelated words",
-        ));
+        return Err(ChatError::InvalidPassword(PasswordRule::TooGuessable));
     }
     Ok(())
 }
@@ -314,9 +312,7 @@ mod tests {
         }
         assert!(matches!(
             check_strength(&password("Alice_Wonder"), "alice_wonder"),
-            Err(ChatError::InvalidPassword(
-                "do not use your username as your password"
-            ))
+            Err(ChatError::InvalidPassword(PasswordRule::SameAsUsername))
         ));
         for fine in [
             "correct horse battery",

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use natter::auth::ClientAddr;
+use natter::clock::ManualClock;
 use natter::protocol::{
-    ClientCommand, ConversationId, CreateConvDto, ErrorCode, NewMessage, ServerEvent, ServerFrame,
-    UserId,
+    ClientCommand, ConversationId, CreateConvDto, ErrorCode, NewMessage, Seq, ServerEvent,
+    ServerFrame, UserId,
 };
 use natter::store::Engine;
 use natter::testdb::TestDb;
@@ -39,11 +40,21 @@ impl Fixture {
     }
 
     async fn with_config(engine: Engine, config: ChatConfig) -> Self {
+        Self::with_clock(engine, config, ManualClock::new()).await
+    }
+
+    /// A chat whose tokens and sessions expire by `clock`, which the test moves.
+    async fn with_clock(engine: Engine, config: ChatConfig, clock: ManualClock) -> Self {
         let db = TestDb::new(engine).await;
         let store = Store::connect(&db.url, 5)
             .await
             .expect("open the test database");
-        let chat = Chat::new(store, b"a test secret that is long enough!!", config);
+        let chat = Chat::with_clock(
+            store,
+            b"a test secret that is long enough!!",
+            config,
+            std::sync::Arc::new(clock),
+        );
         Self { chat, _db: db }
     }
 
@@ -197,20 +208,27 @@ async fn a_token_stops_working_after_logout(engine: Engine) {
 
 async fn an_expired_token_is_refused_as_expired(engine: Engine) {
     let mut config = unlimited();
-    config.auth.token_ttl = Duration::from_secs(1);
-    let f = Fixture::with_config(engine, config).await;
+    config.auth.token_ttl = Duration::from_secs(60);
+    let clock = ManualClock::new();
+    let f = Fixture::with_clock(engine, config, clock.clone()).await;
     let issued = f
         .chat
         .auth()
         .register(ClientAddr::LOCAL, "alice", "correct horse battery")
         .await
         .unwrap();
+    let me = f.chat.auth().authenticate(&issued.token).await.unwrap();
+    clock.advance(Duration::from_secs(59));
     assert!(f.chat.auth().authenticate(&issued.token).await.is_ok());
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(f.chat.auth().time_left(&me) <= Duration::from_secs(1));
+    clock.advance(Duration::from_secs(2));
     assert!(matches!(
         f.chat.auth().authenticate(&issued.token).await,
         Err(ChatError::TokenExpired)
     ));
+    // Once expired, the session is purged; the token is then unknown.
+    assert_eq!(f.chat.purge_expired_sessions().await.unwrap(), 1);
+    assert_eq!(f.chat.purge_expired_sessions().await.unwrap(), 0);
 }
 
 async fn opening_a_conversation_twice_returns_the_same_one(engine: Engine) {
@@ -261,22 +279,22 @@ async fn messages_get_gapless_increasing_seqs_and_history_pages(engine: Engine) 
             .send(who, conv, &format!("  message {i}  "), None)
             .await
             .unwrap();
-        assert_eq!(posted.message.seq, i);
+        assert_eq!(posted.message.seq, Seq(i));
         assert_eq!(posted.message.message, format!("message {i}"));
     }
     let page = f.chat.history(&alice, conv, None, Some(2)).await.unwrap();
     assert_eq!(
-        page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        page.messages.iter().map(|m| m.seq.0).collect::<Vec<_>>(),
         [4, 5]
     );
     assert!(page.has_more);
     let older = f
         .chat
-        .history(&alice, conv, Some(4), Some(10))
+        .history(&alice, conv, Some(Seq(4)), Some(10))
         .await
         .unwrap();
     assert_eq!(
-        older.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        older.messages.iter().map(|m| m.seq.0).collect::<Vec<_>>(),
         [1, 2, 3]
     );
     assert!(!older.has_more);
@@ -305,7 +323,7 @@ async fn concurrent_sends_to_one_conversation_keep_seq_gapless(engine: Engine) {
         seqs.push(task.await.unwrap().unwrap().message.seq);
     }
     seqs.sort_unstable();
-    assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
+    assert_eq!(seqs, (1..=40).map(Seq).collect::<Vec<_>>());
 }
 
 async fn a_retried_send_is_stored_and_broadcast_once(engine: Engine) {
@@ -344,7 +362,11 @@ async fn a_retried_send_is_stored_and_broadcast_once(engine: Engine) {
         panic!()
     };
     assert_eq!(message.message, "after", "the retry must not be broadcast");
-    assert_eq!(message.seq, 2, "a refused retry must leave no gap in seq");
+    assert_eq!(
+        message.seq,
+        Seq(2),
+        "a refused retry must leave no gap in seq"
+    );
     let page = f.chat.history(&bob, conv, None, None).await.unwrap();
     assert_eq!(page.messages.len(), 2);
 }
@@ -523,10 +545,14 @@ async fn acks_come_in_room_order_and_replace_the_echo(engine: Engine) {
             .is_none()
     );
     let first = next(&mut alice_conn).await;
-    assert!(matches!(first.event, ServerEvent::NewMessage { ref message } if message.seq == 1));
+    assert!(
+        matches!(first.event, ServerEvent::NewMessage { ref message } if message.seq == Seq(1))
+    );
     let second = next(&mut alice_conn).await;
     assert_eq!(second.reference.as_deref(), Some("a1"));
-    assert!(matches!(second.event, ServerEvent::MessageSent { ref message } if message.seq == 2));
+    assert!(
+        matches!(second.event, ServerEvent::MessageSent { ref message } if message.seq == Seq(2))
+    );
     // Without a ref the sender in the room gets the seed's newMessage.
     assert!(
         alice_conn
@@ -535,7 +561,7 @@ async fn acks_come_in_room_order_and_replace_the_echo(engine: Engine) {
             .is_none()
     );
     assert!(
-        matches!(next(&mut alice_conn).await.event, ServerEvent::NewMessage { ref message } if message.seq == 3)
+        matches!(next(&mut alice_conn).await.event, ServerEvent::NewMessage { ref message } if message.seq == Seq(3))
     );
 }
 
@@ -599,7 +625,7 @@ async fn a_lagging_connection_catches_up_from_storage_in_order(engine: Engine) {
             seqs.push(message.seq);
         }
     }
-    assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+    assert_eq!(seqs, (1..=30).map(Seq).collect::<Vec<_>>());
 }
 
 async fn a_connection_behind_on_its_personal_feed_is_told_to_resync_and_ends(engine: Engine) {
@@ -651,7 +677,7 @@ async fn joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicat
     let mut connection = f.chat.connect(bob.clone()).unwrap();
     let resume = ClientCommand::JoinConversation {
         conv_id: conv,
-        last_seq: Some(3),
+        last_seq: Some(Seq(3)),
         user_id: None,
     };
     let joined = connection.handle(resume, Some("j".into())).await.unwrap();
@@ -666,7 +692,7 @@ async fn joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicat
         }
     }
     sender.await.unwrap();
-    assert_eq!(seqs, (4..=300).collect::<Vec<_>>());
+    assert_eq!(seqs, (4..=300).map(Seq).collect::<Vec<_>>());
     assert!(
         timeout(Duration::from_millis(200), connection.next_frame())
             .await
@@ -740,7 +766,7 @@ async fn resume_replays_every_conversation_after_its_cursor_then_goes_live(engin
     let resume = ClientCommand::Resume {
         conversations: vec![natter::protocol::Cursor {
             conv_id: first,
-            last_seq: 2,
+            last_seq: Seq(2),
         }],
     };
     let answer = bob_conn.handle(resume, Some("r".into())).await.unwrap();
@@ -755,7 +781,7 @@ async fn resume_replays_every_conversation_after_its_cursor_then_goes_live(engin
     let mut got: Vec<(ConversationId, i64)> = Vec::new();
     while got.len() < 7 {
         if let ServerEvent::NewMessage { message } = next(&mut bob_conn).await.event {
-            got.push((message.conv_id, message.seq));
+            got.push((message.conv_id, message.seq.0));
         }
     }
     let of = |conv| {
@@ -798,13 +824,16 @@ async fn read_marks_move_forward_and_reach_the_other_member(engine: Engine) {
         seq,
         user_id: None,
     };
-    let answer = bob_conn.handle(mark(3), Some("m".into())).await.unwrap();
+    let answer = bob_conn
+        .handle(mark(Seq(3)), Some("m".into()))
+        .await
+        .unwrap();
     assert_eq!(
         answer.event,
         ServerEvent::ConversationRead {
             conv_id: conv,
             user_id: bob.id(),
-            last_read_seq: 3
+            last_read_seq: Seq(3)
         }
     );
     assert_eq!(
@@ -812,7 +841,7 @@ async fn read_marks_move_forward_and_reach_the_other_member(engine: Engine) {
         ServerEvent::ConversationRead {
             conv_id: conv,
             user_id: bob.id(),
-            last_read_seq: 3
+            last_read_seq: Seq(3)
         }
     );
     assert!(
@@ -823,19 +852,19 @@ async fn read_marks_move_forward_and_reach_the_other_member(engine: Engine) {
     );
     assert_eq!(unread(bob.clone()).await, 1);
     // Never back; capped at the newest message.
-    let back = bob_conn.handle(mark(1), None).await.unwrap();
+    let back = bob_conn.handle(mark(Seq(1)), None).await.unwrap();
     assert!(matches!(
         back.event,
         ServerEvent::ConversationRead {
-            last_read_seq: 3,
+            last_read_seq: Seq(3),
             ..
         }
     ));
-    let capped = bob_conn.handle(mark(99), None).await.unwrap();
+    let capped = bob_conn.handle(mark(Seq(99)), None).await.unwrap();
     assert!(matches!(
         capped.event,
         ServerEvent::ConversationRead {
-            last_read_seq: 4,
+            last_read_seq: Seq(4),
             ..
         }
     ));
@@ -843,11 +872,11 @@ async fn read_marks_move_forward_and_reach_the_other_member(engine: Engine) {
     let view = f.chat.conversation(&alice, conv).await.unwrap();
     assert!(view.read_up_to.contains(&natter::protocol::ReadMark {
         user_id: bob.id(),
-        seq: 4
+        seq: Seq(4)
     }));
     let eve = f.user("eve").await;
     assert!(matches!(
-        f.chat.mark_read(&eve, conv, 1).await,
+        f.chat.mark_read(&eve, conv, Seq(1)).await,
         Err(ChatError::NotMember(_))
     ));
 }

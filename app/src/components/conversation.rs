@@ -5,7 +5,7 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use natter::protocol::{ConversationId, MessageView};
+use natter::protocol::{ConversationId, MessageView, Seq};
 
 use crate::model::clock::iso;
 use crate::model::draft::{self, DraftProblem};
@@ -97,14 +97,15 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
     let partner_read = Memo::new(move |_| {
         store
             .directory
-            .with(|d| d.get(id).map_or(0, |e| e.partner_read))
+            .with(|d| d.get(id).map_or(Seq::ZERO, |e| e.partner_read))
     });
     // The one message of the person's that says "Seen".
     let seen = Memo::new(move |_| {
         let read = partner_read.get();
         store.timelines.with(|t| {
-            t.get(&id)
-                .map_or(0, |timeline| timeline.newest_own_read(store.me, read))
+            t.get(&id).map_or(Seq::ZERO, |timeline| {
+                timeline.newest_own_read(store.me, read)
+            })
         })
     });
     let has_older = Memo::new(move |_| {
@@ -137,11 +138,11 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
     let newest = Memo::new(move |_| {
         store
             .timelines
-            .with(|t| t.get(&id).map_or(0, Timeline::newest_seq))
+            .with(|t| t.get(&id).map_or(Seq::ZERO, Timeline::newest_seq))
     });
     // While the reader is up in the history: the newest seq when they left the bottom, so the
     // way back can say how many arrived since (seqs are gapless: newest - mark of them).
-    let left_at = RwSignal::new(None::<i64>);
+    let left_at = RwSignal::new(None::<Seq>);
     // What reaches the open conversation is read while the tab is in view and the reader is at
     // the newest message; what arrives while they read further up is read once they come back
     // down (or back to the tab). "Seen" means seen. Effects run in the browser only.
@@ -170,7 +171,7 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
     };
     let jump = move || {
         left_at.get().map(|mark| {
-            let label = match newest.get() - mark {
+            let label = match newest.get().since(mark) {
                 n if n <= 0 => "Jump to latest".to_owned(),
                 1 => "1 new message".to_owned(),
                 n => format!("{n} new messages"),
@@ -250,7 +251,7 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
 }
 
 #[component]
-fn MessageItem(item: Item, partner_read: Memo<i64>, seen: Memo<i64>) -> impl IntoView {
+fn MessageItem(item: Item, partner_read: Memo<Seq>, seen: Memo<Seq>) -> impl IntoView {
     let store = ChatStore::expect();
     let clock = store.clock;
     match item {
@@ -268,7 +269,7 @@ fn MessageItem(item: Item, partner_read: Memo<i64>, seen: Memo<i64>) -> impl Int
 }
 
 #[component]
-fn StoredMessage(message: MessageView, partner_read: Memo<i64>, seen: Memo<i64>) -> impl IntoView {
+fn StoredMessage(message: MessageView, partner_read: Memo<Seq>, seen: Memo<Seq>) -> impl IntoView {
     let store = ChatStore::expect();
     let clock = store.clock;
     let mine = message.sender_id == store.me;
@@ -285,7 +286,7 @@ fn StoredMessage(message: MessageView, partner_read: Memo<i64>, seen: Memo<i64>)
             class:mine=mine
             data-testid="message"
             data-state="sent"
-            data-seq=message.seq
+            data-seq=message.seq.0
         >
             <div class="bubble">
                 <span class="sr-only">{sender} " said: "</span>
@@ -379,14 +380,14 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
     let length = Memo::new(move |_| draft.with(|d| draft::length(d)));
     let input = NodeRef::<html::Textarea>::new();
     let problem = move || match draft.with(|d| draft::check(d, max).err()) {
-        Some(DraftProblem::Empty) => attempted.get(),
+        Some(problem) if problem.is_empty() => attempted.get(),
         other => other,
     };
     let submit = move || {
         let text = draft.get_untracked();
         match draft::check(&text, max) {
             Ok(body) => {
-                store.send(id, body.to_owned());
+                store.send(id, body.into_owned());
                 draft.set(String::new());
                 attempted.set(None);
                 // Show what was just sent, even when reading further up.

@@ -5,7 +5,7 @@
 //! server's unread count (after the person's read mark) is the truth whenever a list arrives;
 //! between lists, partner messages that arrive while the conversation is not open add to it.
 
-use natter::protocol::{ConversationId, ConversationView, MessageView, UserId};
+use natter::protocol::{ConversationId, ConversationView, MessageView, Seq, UserId};
 use time::OffsetDateTime;
 
 /// One conversation in the list.
@@ -18,7 +18,7 @@ pub struct Entry {
     /// Unread messages.
     pub unread: u32,
     /// The partner's read mark: the highest `seq` they have read.
-    pub partner_read: i64,
+    pub partner_read: Seq,
 }
 
 impl Entry {
@@ -27,8 +27,11 @@ impl Entry {
     }
 
     /// The newest stored `seq` known (0 for none).
-    pub fn last_seq(&self) -> i64 {
-        self.conversation.last_message.as_ref().map_or(0, |m| m.seq)
+    pub fn last_seq(&self) -> Seq {
+        self.conversation
+            .last_message
+            .as_ref()
+            .map_or(Seq::ZERO, |m| m.seq)
     }
 
     /// When the conversation last changed: its newest message, else its creation.
@@ -72,8 +75,8 @@ impl Directory {
     }
 
     /// The newest `seq` known for a conversation (0 for none or unknown).
-    pub fn last_seq(&self, id: ConversationId) -> i64 {
-        self.get(id).map_or(0, Entry::last_seq)
+    pub fn last_seq(&self, id: ConversationId) -> Seq {
+        self.get(id).map_or(Seq::ZERO, Entry::last_seq)
     }
 
     /// Takes in a fresh list from the server: new conversations appear, known ones take the
@@ -98,7 +101,12 @@ impl Directory {
     pub fn upsert(&mut self, mut conversation: ConversationView) -> bool {
         let fresh = match self.entries.iter_mut().find(|e| e.id() == conversation.id) {
             Some(entry) => {
-                if entry.last_seq() > conversation.last_message.as_ref().map_or(0, |m| m.seq) {
+                if entry.last_seq()
+                    > conversation
+                        .last_message
+                        .as_ref()
+                        .map_or(Seq::ZERO, |m| m.seq)
+                {
                     conversation.last_message = entry.conversation.last_message.take();
                 }
                 entry.partner_read = entry
@@ -144,7 +152,7 @@ impl Directory {
 
     /// A member's read mark moved: the person's own (read in another tab) clears the unread
     /// count once it covers the newest message; the partner's shows what they have seen.
-    pub fn read(&mut self, id: ConversationId, user: UserId, seq: i64) {
+    pub fn read(&mut self, id: ConversationId, user: UserId, seq: Seq) {
         let me = self.me;
         if let Some(entry) = self.entries.iter_mut().find(|e| e.id() == id) {
             if user == me {
@@ -182,12 +190,12 @@ fn partner_of(me: UserId, conversation: &ConversationView) -> (UserId, String) {
         .map_or((me, String::new()), |m| (m.id, m.username.clone()))
 }
 
-fn read_mark(conversation: &ConversationView, user: UserId) -> i64 {
+fn read_mark(conversation: &ConversationView, user: UserId) -> Seq {
     conversation
         .read_up_to
         .iter()
         .find(|mark| mark.user_id == user)
-        .map_or(0, |mark| mark.seq)
+        .map_or(Seq::ZERO, |mark| mark.seq)
 }
 
 #[cfg(test)]
@@ -224,8 +232,9 @@ mod tests {
     }
 
     fn message(conv: i64, seq: i64, sender: UserId, minute: i64) -> MessageView {
+        let seq = Seq(seq);
         MessageView {
-            id: MessageId(conv * 1000 + seq),
+            id: MessageId(conv * 1000 + seq.0),
             conv_id: ConversationId(conv),
             sender_id: sender,
             sender_name: String::new(),
@@ -253,7 +262,7 @@ mod tests {
         assert_eq!(partners(&directory), ["carol", "bob"]);
         assert!(directory.record(&message(1, 1, UserId(11), 5), None));
         assert_eq!(partners(&directory), ["bob", "carol"]);
-        assert_eq!(directory.last_seq(ConversationId(1)), 1);
+        assert_eq!(directory.last_seq(ConversationId(1)), Seq(1));
     }
 
     #[test]
@@ -278,7 +287,7 @@ mod tests {
         stale.last_message = Some(message(1, 1, UserId(11), 2));
         assert!(!directory.upsert(stale));
         let entry = directory.get(ConversationId(1)).expect("still listed");
-        assert_eq!(entry.last_seq(), 2);
+        assert_eq!(entry.last_seq(), Seq(2));
         assert_eq!(entry.unread, 1);
         assert!(directory.upsert(conversation(3, "dave", 9)));
         assert_eq!(partners(&directory), ["dave", "bob"]);
@@ -307,13 +316,13 @@ mod tests {
         let id = ConversationId(1);
         directory.record(&message(1, 1, UserId(11), 2), None);
         directory.record(&message(1, 2, UserId(11), 3), None);
-        directory.read(id, ALICE, 1);
+        directory.read(id, ALICE, Seq(1));
         assert_eq!(directory.get(id).map(|e| e.unread), Some(2));
-        directory.read(id, ALICE, 2);
+        directory.read(id, ALICE, Seq(2));
         assert_eq!(directory.get(id).map(|e| e.unread), Some(0));
-        directory.read(id, UserId(11), 2);
-        directory.read(id, UserId(11), 1);
-        assert_eq!(directory.get(id).map(|e| e.partner_read), Some(2));
+        directory.read(id, UserId(11), Seq(2));
+        directory.read(id, UserId(11), Seq(1));
+        assert_eq!(directory.get(id).map(|e| e.partner_read), Some(Seq(2)));
     }
 
     #[test]

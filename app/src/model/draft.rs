@@ -1,43 +1,46 @@
-//! The composer's rules for a draft: the text that would be sent (trimmed, like the server
-//! trims it) and why it cannot be sent yet. Lengths count characters (Unicode scalar values),
-//! as the server does, so the composer never accepts what the server would refuse.
+//! The composer's wording of the message rules (`natter::protocol::limits::check_message`,
+//! the very function the server enforces): the text that would be sent and why it cannot be
+//! sent yet, so the composer never accepts what the server would refuse.
+
+use std::borrow::Cow;
+
+use natter::protocol::limits::{self, MessageRule};
 
 /// Why a draft cannot be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DraftProblem {
-    Empty,
-    TooLong { len: usize, max: usize },
-}
+pub struct DraftProblem(pub MessageRule);
 
 impl std::fmt::Display for DraftProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Empty => f.write_str("Write something first."),
-            Self::TooLong { len, max } => write!(
+        match self.0 {
+            MessageRule::Empty => f.write_str("Write something first."),
+            MessageRule::TooLong { len, max } => write!(
                 f,
                 "Too long to send: {len} characters, the limit is {max}. Remove {} to send it.",
                 len - max
+            ),
+            MessageRule::ControlCharacter => f.write_str(
+                "This text holds an invisible control character that cannot be sent; retype it.",
             ),
         }
     }
 }
 
+impl DraftProblem {
+    /// Whether the draft is merely empty (said only once the person tries to send).
+    pub fn is_empty(self) -> bool {
+        self.0 == MessageRule::Empty
+    }
+}
+
 /// The length the server will count.
 pub fn length(text: &str) -> usize {
-    text.trim().chars().count()
+    limits::message_chars(text)
 }
 
 /// The text to send, or why not.
-pub fn check(text: &str, max: usize) -> Result<&str, DraftProblem> {
-    let body = text.trim();
-    let len = body.chars().count();
-    if len == 0 {
-        Err(DraftProblem::Empty)
-    } else if len > max {
-        Err(DraftProblem::TooLong { len, max })
-    } else {
-        Ok(body)
-    }
+pub fn check(text: &str, max: usize) -> Result<Cow<'_, str>, DraftProblem> {
+    limits::check_message(text, max).map_err(DraftProblem)
 }
 
 /// Whether to show the character count: once the draft is within a tenth of the limit.
@@ -51,22 +54,22 @@ mod tests {
 
     #[test]
     fn drafts_are_trimmed_and_counted_in_characters() {
-        assert_eq!(check("  hi\n", 10), Ok("hi"));
-        assert_eq!(check(" \n\t", 10), Err(DraftProblem::Empty));
-        assert_eq!(check(&"é".repeat(10), 10), Ok("éééééééééé"));
+        assert_eq!(check("  hi\n", 10).unwrap(), "hi");
+        assert!(check(" \n\t", 10).unwrap_err().is_empty());
+        assert_eq!(check(&"é".repeat(10), 10).unwrap(), "éééééééééé");
         assert_eq!(
             check(&"é".repeat(11), 10),
-            Err(DraftProblem::TooLong { len: 11, max: 10 })
+            Err(DraftProblem(MessageRule::TooLong { len: 11, max: 10 }))
         );
         assert_eq!(length("  ab  "), 2);
     }
 
     #[test]
     fn the_reason_for_a_long_draft_says_how_much_to_remove() {
-        let reason = DraftProblem::TooLong {
+        let reason = DraftProblem(MessageRule::TooLong {
             len: 4010,
             max: 4000,
-        }
+        })
         .to_string();
         assert!(reason.contains("4010") && reason.contains("4000") && reason.contains("Remove 10"));
     }

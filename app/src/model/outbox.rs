@@ -346,7 +346,7 @@ mod tests {
             sender_id: sender,
             sender_name: "me".into(),
             message: "text".into(),
-            seq: 1,
+            seq: natter::protocol::Seq(1),
             created_at: OffsetDateTime::UNIX_EPOCH,
             client_id: Some(client_id.to_owned()),
         }

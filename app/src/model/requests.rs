@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use natter::protocol::{
     ClientCommand, ClientFrame, ConversationId, ConversationView, Cursor, ErrorView, MessageView,
-    NewMessage, ServerEvent, ServerFrame, UserId,
+    NewMessage, Seq, ServerEvent, ServerFrame, UserId,
 };
 
 /// What a command was for.
@@ -43,7 +43,7 @@ pub enum Inbound {
     Read {
         conversation: ConversationId,
         user: UserId,
-        seq: i64,
+        seq: Seq,
     },
     /// The server refused one of this tab's sends.
     SendFailed {
@@ -100,7 +100,7 @@ impl Requests {
     }
 
     /// The frame that joins a room and replays every message after `last_seq`.
-    pub fn join(&mut self, conversation: ConversationId, last_seq: i64, now_ms: f64) -> String {
+    pub fn join(&mut self, conversation: ConversationId, last_seq: Seq, now_ms: f64) -> String {
         let command = ClientCommand::JoinConversation {
             conv_id: conversation,
             last_seq: Some(last_seq),
@@ -119,7 +119,7 @@ impl Requests {
     }
 
     /// The frame that moves the person's read mark of a conversation to `seq`.
-    pub fn mark_read(&mut self, conversation: ConversationId, seq: i64, now_ms: f64) -> String {
+    pub fn mark_read(&mut self, conversation: ConversationId, seq: Seq, now_ms: f64) -> String {
         let command = ClientCommand::MarkRead {
             conv_id: conversation,
             seq,
@@ -229,8 +229,9 @@ mod tests {
     use time::OffsetDateTime;
 
     fn stored(seq: i64, client_id: Option<&str>) -> MessageView {
+        let seq = Seq(seq);
         MessageView {
-            id: MessageId(seq),
+            id: MessageId(seq.0),
             conv_id: ConversationId(4),
             sender_id: UserId(1),
             sender_name: "alice".into(),
@@ -253,7 +254,7 @@ mod tests {
     fn commands_are_protocol_frames_with_distinct_refs() {
         let mut requests = Requests::default();
         let send = requests.send(ConversationId(4), "c-1", "hello", 0.0);
-        let join = requests.join(ConversationId(4), 7, 0.0);
+        let join = requests.join(ConversationId(4), Seq(7), 0.0);
         let decoded = ClientFrame::decode(&send).expect("the server accepts it");
         assert_eq!(
             decoded.command,
@@ -358,7 +359,7 @@ mod tests {
         let frame = requests.resume(
             vec![Cursor {
                 conv_id: ConversationId(4),
-                last_seq: 9,
+                last_seq: Seq(9),
             }],
             0.0,
         );
@@ -379,14 +380,14 @@ mod tests {
         let read = ServerFrame::broadcast(ServerEvent::ConversationRead {
             conv_id: ConversationId(4),
             user_id: UserId(2),
-            last_read_seq: 9,
+            last_read_seq: Seq(9),
         });
         assert_eq!(
             requests.receive(&read.encode()),
             Ok(Inbound::Read {
                 conversation: ConversationId(4),
                 user: UserId(2),
-                seq: 9
+                seq: Seq(9)
             })
         );
     }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use natter::protocol::{MessagePage, MessageView, UserId};
+use natter::protocol::{MessagePage, MessageView, Seq, UserId};
 use time::{Date, OffsetDateTime};
 
 /// Where an unconfirmed send stands.
@@ -117,7 +117,7 @@ pub enum Receipt {
 impl Receipt {
     /// The receipt of the person's message `seq`, given the other member's read mark and the
     /// newest of the person's messages within it (`Timeline::newest_own_read`).
-    pub fn of(seq: i64, partner_read: i64, newest_own_read: i64) -> Self {
+    pub fn of(seq: Seq, partner_read: Seq, newest_own_read: Seq) -> Self {
         if seq > partner_read {
             Self::Sent
         } else if seq == newest_own_read {
@@ -138,7 +138,7 @@ impl Receipt {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timeline {
-    stored: BTreeMap<i64, MessageView>,
+    stored: BTreeMap<Seq, MessageView>,
     history: History,
 }
 
@@ -177,21 +177,21 @@ impl Timeline {
 
     /// The newest of `me`'s messages the other member has read (their mark is `partner_read`),
     /// 0 for none: the one that says "Seen".
-    pub fn newest_own_read(&self, me: UserId, partner_read: i64) -> i64 {
+    pub fn newest_own_read(&self, me: UserId, partner_read: Seq) -> Seq {
         self.stored
             .range(..=partner_read)
             .rev()
             .find(|(_, m)| m.sender_id == me)
-            .map_or(0, |(seq, _)| *seq)
+            .map_or(Seq::ZERO, |(seq, _)| *seq)
     }
 
     /// The newest `seq` held (0 for none): what to give `joinConversation` as `lastSeq`.
-    pub fn newest_seq(&self) -> i64 {
-        self.stored.keys().next_back().copied().unwrap_or(0)
+    pub fn newest_seq(&self) -> Seq {
+        self.stored.keys().next_back().copied().unwrap_or(Seq::ZERO)
     }
 
     /// The oldest `seq` held: the `before` of the next older page.
-    pub fn oldest_seq(&self) -> Option<i64> {
+    pub fn oldest_seq(&self) -> Option<Seq> {
         self.stored.keys().next().copied()
     }
 
@@ -222,8 +222,9 @@ mod tests {
     use time::OffsetDateTime;
 
     fn message(seq: i64, client_id: Option<&str>) -> MessageView {
+        let seq = Seq(seq);
         MessageView {
-            id: MessageId(100 + seq),
+            id: MessageId(100 + seq.0),
             conv_id: ConversationId(1),
             sender_id: UserId(1),
             sender_name: "alice".into(),
@@ -248,8 +249,8 @@ mod tests {
         });
         assert!(!timeline.insert(message(4, None)));
         assert_eq!(keys(&timeline), ["m103", "m104", "m105"]);
-        assert_eq!(timeline.newest_seq(), 5);
-        assert_eq!(timeline.oldest_seq(), Some(3));
+        assert_eq!(timeline.newest_seq(), Seq(5));
+        assert_eq!(timeline.oldest_seq(), Some(Seq(3)));
         assert!(timeline.has_older());
     }
 
@@ -311,11 +312,11 @@ mod tests {
             timeline.insert(m);
         }
         // They read up to their own message 3: the newest of mine within that is 2.
-        let newest = timeline.newest_own_read(me, 3);
-        assert_eq!(newest, 2);
+        let newest = timeline.newest_own_read(me, Seq(3));
+        assert_eq!(newest, Seq(2));
         let receipts: Vec<Receipt> = [1, 2, 4, 5]
             .into_iter()
-            .map(|seq| Receipt::of(seq, 3, newest))
+            .map(|seq| Receipt::of(Seq(seq), Seq(3), newest))
             .collect();
         assert_eq!(
             receipts,
@@ -323,8 +324,12 @@ mod tests {
         );
         assert_eq!(Receipt::Seen.label(), Some("Seen"));
         assert_eq!(Receipt::None.label(), None);
-        assert_eq!(timeline.newest_own_read(me, 0), 0, "nothing read yet");
-        assert_eq!(timeline.newest_own_read(me, 99), 5);
+        assert_eq!(
+            timeline.newest_own_read(me, Seq(0)),
+            Seq(0),
+            "nothing read yet"
+        );
+        assert_eq!(timeline.newest_own_read(me, Seq(99)), Seq(5));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use natter::protocol::ErrorCode;
+use natter::protocol::limits::{PASSWORD_MIN_CHARS, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS};
 
 use crate::account::Account;
 use crate::error::AppError;
@@ -163,7 +164,9 @@ fn Fields(
                 .then(|| {
                     view! {
                         <p class="hint" id=hint_id.clone()>
-                            "At least 8 characters, and not a common password: a few unrelated words work well. Names: 3 to 32 letters, digits, '.', '-' or '_'."
+                            {format!(
+                                "At least {PASSWORD_MIN_CHARS} characters, and not a common password: a few unrelated words work well. Names: {USERNAME_MIN_CHARS} to {USERNAME_MAX_CHARS} letters, digits, '.', '-' or '_'.",
+                            )}
                         </p>
                     }
                 })}

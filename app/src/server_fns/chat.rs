@@ -3,12 +3,12 @@
 //! checks membership.
 
 use leptos::prelude::*;
-use natter::protocol::{ConversationId, ConversationView, MessagePage, UserView};
+use natter::protocol::{ConversationId, ConversationView, MessagePage, Seq, UserView};
 
 use crate::error::AppError;
 
 /// Messages per history page.
-pub const HISTORY_PAGE: i64 = 50;
+pub const HISTORY_PAGE: i64 = natter::protocol::limits::DEFAULT_PAGE;
 /// Most suggestions shown for a partial name.
 pub const SUGGESTIONS: i64 = 6;
 
@@ -25,7 +25,7 @@ pub async fn list_conversations() -> Result<Vec<ConversationView>, AppError> {
 #[server(prefix = "/_sf", endpoint = "history")]
 pub async fn load_history(
     conversation: ConversationId,
-    before: Option<i64>,
+    before: Option<Seq>,
 ) -> Result<MessagePage, AppError> {
     let chat = super::caller::chat();
     let me = super::caller::require(&chat).await?;

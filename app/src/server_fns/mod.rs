@@ -56,11 +56,8 @@ mod caller {
 
     /// Adds a `Set-Cookie` header to the response.
     pub fn set_cookie(value: &str) -> Result<(), AppError> {
-        let value = HeaderValue::from_str(value).map_err(|_| {
-            AppError::from(ChatError::Internal(
-                "the session cookie is not a header value".into(),
-            ))
-        })?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| AppError::from(ChatError::internal("setting the session cookie", e)))?;
         expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, value);
         Ok(())
     }

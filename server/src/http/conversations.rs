@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use natter::Target;
 use natter::protocol::{
     ConversationId, ConversationView, CreateConversationRequest, ErrorView, MarkReadRequest,
-    MessagePage, MessageView, PostMessageRequest, ReadMark,
+    MessagePage, MessageView, PostMessageRequest, ReadMark, Seq,
 };
 use serde::Deserialize;
 
@@ -123,7 +123,7 @@ pub(crate) async fn list_messages(
     Ok(Json(
         state
             .chat
-            .history(&me, ConversationId(id), page.before, page.limit)
+            .history(&me, ConversationId(id), page.before.map(Seq), page.limit)
             .await?,
     ))
 }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use natter::auth::Query;
-use natter::protocol::{ClientCommand, ErrorCode, ErrorView, ServerEvent, ServerFrame};
+use natter::protocol::{ClientCommand, ErrorCode, ErrorView, FrameError, ServerEvent, ServerFrame};
 use natter::{Chat, ChatError, Connection};
 use serde_json::Value;
 use socketioxide::adapter::LocalAdapter;
@@ -33,6 +33,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::socket::{self, Close, Inbound, Transport};
 use crate::state::{AppState, Settings};
 
 /// The namespace the seed's clients connect to (`io("http://host/chat")`).
@@ -144,7 +145,7 @@ async fn admit(
 }
 
 /// A client event on its way to the socket's connection task.
-struct Inbound {
+struct Queued {
     /// The decoded command, or the `error` it earns.
     command: Result<ClientCommand, ErrorView>,
     /// The client's acknowledgement callback, if it passed one.
@@ -205,14 +206,14 @@ fn on_connect(
         // Disconnected before the handler above was in place: nothing will cancel `gone`.
         return;
     }
-    tracker.spawn(serve(
+    let transport = SioTransport {
         socket,
-        connection,
         inbox,
         gone,
-        shutdown.clone(),
+        acks: Acks::default(),
         write_timeout,
-    ));
+    };
+    tracker.spawn(socket::drive(transport, connection, shutdown.clone()));
 }
 
 /// The handler for one event name (`known`) or for every other one: decodes the payload and
@@ -220,7 +221,7 @@ fn on_connect(
 /// reads the packet, because the future a handler returns is spawned and could overtake the
 /// previous packet's.
 fn forward(
-    commands: mpsc::Sender<Inbound>,
+    commands: mpsc::Sender<Queued>,
     known: bool,
 ) -> impl FnOnce(SocketRef, Event, TryData<Value>, Ack) -> std::future::Ready<()>
 + Clone
@@ -231,22 +232,15 @@ fn forward(
         let command = if known {
             decode(&event, data)
         } else {
-            Err(ErrorView::new(
-                ErrorCode::UnknownEvent,
-                format!(
-                    "unknown event {event:?}; expected one of {}",
-                    ClientCommand::EVENTS.join(", ")
-                ),
-            ))
+            Err(FrameError::unknown_event(&event, None).error)
         };
-        match commands.try_send(Inbound { command, ack }) {
+        match commands.try_send(Queued { command, ack }) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(inbound)) => {
-                let error = ErrorView::new(
-                    ErrorCode::RateLimited,
-                    "too many commands waiting; wait for answers before sending more",
-                );
-                let sent = match inbound.ack {
+            Err(mpsc::error::TrySendError::Full(queued)) => {
+                let error = ErrorView::from(&ChatError::TooManyWaiting {
+                    max: COMMAND_BUFFER,
+                });
+                let sent = match queued.ack {
                     Some(ack) => ack.send(&error),
                     None => socket.emit("error", &error),
                 };
@@ -273,54 +267,51 @@ fn decode(event: &str, data: Result<Value, ParserError>) -> Result<ClientCommand
         .map_err(|message| ErrorView::new(ErrorCode::InvalidPayload, message))
 }
 
-/// Serves one Socket.IO socket until it disconnects, its login expires, it stops reading, or the
-/// server shuts down. Owns the socket's `Connection`: commands from `inbox` go through
-/// `Connection::handle` and everything it owes the client comes from `next_frame`.
-async fn serve(
+/// The Socket.IO side of a socket: commands arrive through `inbox` (queued by `forward`, in
+/// arrival order), answers go out through the command's acknowledgement callback when it passed
+/// one, else as events; ending means disconnecting.
+struct SioTransport {
     socket: SocketRef,
-    mut connection: Connection,
-    mut inbox: mpsc::Receiver<Inbound>,
+    inbox: mpsc::Receiver<Queued>,
+    /// Cancelled when socketioxide reports the socket disconnected.
     gone: CancellationToken,
-    shutdown: CancellationToken,
+    acks: Acks,
     write_timeout: Duration,
-) {
-    let user = connection.user().id();
-    let expiry = tokio::time::sleep(crate::ws::until_expiry(connection.user()));
-    tokio::pin!(expiry);
-    let mut acks = Acks::default();
-    let disconnect = loop {
-        let frame = tokio::select! {
-            // `layer`'s shutdown task closes the transport; the client will reconnect elsewhere.
-            () = shutdown.cancelled() => break false,
-            () = gone.cancelled() => break false,
-            () = &mut expiry => {
-                let error = ErrorView::new(ErrorCode::TokenExpired, "the session has expired; sign in again");
-                let _ = socket.emit("error", &error);
-                break true;
-            }
-            inbound = inbox.recv() => {
-                let Some(Inbound { command, ack }) = inbound else { break true };
-                let reference = acks.hold(ack);
-                match command {
-                    Ok(command) => connection.handle(command, reference).await,
-                    Err(error) => Some(ServerFrame::reply(ServerEvent::Error(error), reference)),
+}
+
+impl Transport for SioTransport {
+    async fn receive(&mut self) -> Inbound {
+        tokio::select! {
+            () = self.gone.cancelled() => Inbound::Gone,
+            queued = self.inbox.recv() => match queued {
+                None => Inbound::Gone,
+                Some(Queued { command, ack }) => {
+                    let reference = self.acks.hold(ack);
+                    match command {
+                        Ok(command) => Inbound::Command(command, reference),
+                        Err(error) => Inbound::Refused(FrameError { error, reference }),
+                    }
+                }
+            },
+        }
+    }
+
+    async fn send(&mut self, frame: ServerFrame) -> bool {
+        send(&self.socket, &mut self.acks, frame, self.write_timeout).await
+    }
+
+    async fn close(self, why: Close) {
+        match why {
+            // The client is gone already, or `layer`'s shutdown task closes every transport
+            // (the client reconnects to the next server).
+            Close::Gone | Close::Shutdown => {}
+            Close::Expired | Close::SessionEnded | Close::FellBehind | Close::TooLarge => {
+                if let Err(error) = self.socket.disconnect() {
+                    tracing::debug!(%error, "could not disconnect a Socket.IO socket");
                 }
             }
-            frame = connection.next_frame() => Some(frame),
-        };
-        if let Some(frame) = frame
-            && !send(&socket, &mut acks, frame, write_timeout).await
-        {
-            break true;
         }
-        if connection.ending().is_some() {
-            break true;
-        }
-    };
-    if disconnect && let Err(error) = socket.clone().disconnect() {
-        tracing::debug!(%user, %error, "could not disconnect a Socket.IO socket");
     }
-    tracing::debug!(%user, "Socket.IO socket closed");
 }
 
 /// Acknowledgement callbacks waiting for their answer, by the `ref` the core was given for them.

@@ -17,14 +17,15 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use natter::ChatError;
 use natter::auth::Query;
-use natter::protocol::{ClientFrame, ErrorCode, ErrorView, ServerEvent, ServerFrame};
-use natter::{AuthUser, ChatError, Connection, Ending};
-use tokio_util::sync::CancellationToken;
+use natter::protocol::{ClientFrame, FrameError, ServerFrame};
 
 use crate::guard::origin_allowed;
 use crate::http::error::ApiError;
+use crate::socket::{self, Close, Inbound, Transport};
 use crate::state::AppState;
 
 /// How often the server pings an idle client, and how long it waits for any sign of life.
@@ -65,98 +66,93 @@ async fn upgrade(
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
-            tracker.track_future(serve(socket, connection, shutdown, write_timeout))
+            let transport = WsTransport::new(socket, write_timeout);
+            tracker.track_future(socket::drive(transport, connection, shutdown))
         })
 }
 
-/// Serves one client until it closes, errors, goes silent, or the server shuts down. A client
-/// that cannot take a frame within `write_timeout` (it stopped reading) is disconnected: the
-/// server never queues for it, and it catches up with `resume` when it reconnects.
-async fn serve(
-    socket: WebSocket,
-    mut connection: Connection,
-    shutdown: CancellationToken,
+/// The `/ws` side of a socket: JSON text frames, WebSocket pings to notice a silent client,
+/// and close codes that say why it ended.
+struct WsTransport {
+    sink: SplitSink<WebSocket, Message>,
+    stream: SplitStream<WebSocket>,
+    ping: tokio::time::Interval,
+    heard: tokio::time::Instant,
     write_timeout: Duration,
-) {
-    let user = connection.user().clone();
-    let (mut sink, mut stream) = socket.split();
-    let expiry = tokio::time::sleep(until_expiry(&user));
-    tokio::pin!(expiry);
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
-    let mut heard = tokio::time::Instant::now();
-    let close = loop {
-        let outgoing = tokio::select! {
-            () = shutdown.cancelled() => break Some((close_code::AWAY, "server shutting down")),
-            () = &mut expiry => {
-                let error = ErrorView::new(ErrorCode::TokenExpired, "the session has expired; sign in again");
-                let _ = send(&mut sink, write_timeout, Message::Text(ServerFrame::broadcast(ServerEvent::Error(error)).encode().into())).await;
-                break Some((close_code::POLICY, "session expired"));
-            }
-            _ = ping.tick() => {
-                if heard.elapsed() > SILENCE_LIMIT {
-                    break None;
-                }
-                Some(Message::Ping(Default::default()))
-            }
-            frame = stream.next() => {
-                heard = tokio::time::Instant::now();
-                match frame {
-                    Some(Ok(Message::Text(text))) => {
-                        let reply = match ClientFrame::decode(text.as_str()) {
-                            Ok(frame) => connection.handle(frame.command, frame.reference).await,
-                            Err(bad) => Some(ServerFrame::reply(ServerEvent::Error(bad.error), bad.reference)),
-                        };
-                        reply.map(|frame| Message::Text(frame.encode().into()))
+}
+
+impl WsTransport {
+    fn new(socket: WebSocket, write_timeout: Duration) -> Self {
+        let (sink, stream) = socket.split();
+        Self {
+            sink,
+            stream,
+            ping: tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY),
+            heard: tokio::time::Instant::now(),
+            write_timeout,
+        }
+    }
+
+    /// Writes one message; a client that cannot take it within the write timeout (it stopped
+    /// reading) counts as gone: the server never queues for it, and it catches up with
+    /// `resume` when it reconnects.
+    async fn write(&mut self, message: Message) -> bool {
+        matches!(
+            tokio::time::timeout(self.write_timeout, self.sink.send(message)).await,
+            Ok(Ok(()))
+        )
+    }
+}
+
+impl Transport for WsTransport {
+    async fn receive(&mut self) -> Inbound {
+        loop {
+            tokio::select! {
+                _ = self.ping.tick() => {
+                    if self.heard.elapsed() > SILENCE_LIMIT
+                        || !self.write(Message::Ping(Default::default())).await
+                    {
+                        return Inbound::Gone;
                     }
-                    Some(Ok(Message::Binary(_))) => {
-                        let error = ErrorView::new(ErrorCode::BinaryFrame, "frames must be JSON text, not binary");
-                        Some(Message::Text(ServerFrame::broadcast(ServerEvent::Error(error)).encode().into()))
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
-                    Some(Ok(Message::Close(_))) | None => break None,
-                    Some(Err(error)) => break too_big(&error).then_some((close_code::SIZE, "frame too large")),
+                }
+                frame = self.stream.next() => {
+                    self.heard = tokio::time::Instant::now();
+                    return match frame {
+                        Some(Ok(Message::Text(text))) => match ClientFrame::decode(text.as_str()) {
+                            Ok(frame) => Inbound::Command(frame.command, frame.reference),
+                            Err(refused) => Inbound::Refused(refused),
+                        },
+                        Some(Ok(Message::Binary(_))) => Inbound::Refused(FrameError::binary()),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Nothing,
+                        Some(Ok(Message::Close(_))) | None => Inbound::Gone,
+                        Some(Err(error)) if too_big(&error) => Inbound::TooLarge,
+                        Some(Err(_)) => Inbound::Gone,
+                    };
                 }
             }
-            frame = connection.next_frame() => Some(Message::Text(frame.encode().into())),
+        }
+    }
+
+    async fn send(&mut self, frame: ServerFrame) -> bool {
+        self.write(Message::Text(frame.encode().into())).await
+    }
+
+    async fn close(mut self, why: Close) {
+        let (code, reason) = match why {
+            Close::Shutdown => (close_code::AWAY, "server shutting down"),
+            Close::Expired => (close_code::POLICY, "session expired"),
+            Close::SessionEnded => (close_code::POLICY, "session ended"),
+            Close::FellBehind => (close_code::AGAIN, "fell behind; reconnect and resume"),
+            Close::TooLarge => (close_code::SIZE, "frame too large"),
+            Close::Gone => return,
         };
-        if let Some(message) = outgoing
-            && !send(&mut sink, write_timeout, message).await
-        {
-            break None;
-        }
-        match connection.ending() {
-            None => {}
-            Some(Ending::SessionEnded) => break Some((close_code::POLICY, "session ended")),
-            Some(Ending::FellBehind) => {
-                break Some((close_code::AGAIN, "fell behind; reconnect and resume"));
-            }
-        }
-    };
-    if let Some((code, reason)) = close {
         // Best effort: the peer may already be gone.
         let frame = CloseFrame {
             code,
             reason: reason.into(),
         };
-        let _ = send(&mut sink, write_timeout, Message::Close(Some(frame))).await;
+        let _ = self.write(Message::Close(Some(frame))).await;
     }
-    tracing::debug!(user = %user.id(), "socket closed");
-}
-
-async fn send(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    write_timeout: Duration,
-    message: Message,
-) -> bool {
-    matches!(
-        tokio::time::timeout(write_timeout, sink.send(message)).await,
-        Ok(Ok(()))
-    )
-}
-
-pub(crate) fn until_expiry(user: &AuthUser) -> Duration {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    Duration::from_secs(u64::try_from(user.expires_at - now).unwrap_or(0))
 }
 
 /// Whether a read failed because the client sent more than the frame limit.

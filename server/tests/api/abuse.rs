@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use natter::clock::UnixMillis;
 use natter::protocol::{ClientCommand, ErrorCode, NewMessage, ServerEvent};
 use natter::store::Engine;
 use reqwest::Method;
@@ -649,7 +650,7 @@ async fn expired_sessions_are_purged(engine: Engine) {
     let alice = app.user("alice").await;
     let store = app.chat.store();
     store
-        .create_session("expired-session", alice.id, 1)
+        .create_session("expired-session", alice.id, UnixMillis(1))
         .await
         .unwrap();
     assert!(store.session("expired-session").await.unwrap().is_some());

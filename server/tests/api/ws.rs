@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use natter::protocol::{
-    ClientCommand, ConversationId, CreateConvDto, ErrorCode, NewMessage, ServerEvent, UserId,
+    ClientCommand, ConversationId, CreateConvDto, ErrorCode, NewMessage, Seq, ServerEvent, UserId,
 };
 use natter::store::Engine;
 use serde_json::json;
@@ -89,7 +89,7 @@ async fn the_seed_flow_works_end_to_end(engine: Engine) {
         };
         assert_eq!(
             (message.message.as_str(), message.seq, message.sender_id),
-            ("Hello!", 1, alice.id)
+            ("Hello!", Seq(1), alice.id)
         );
         assert_eq!(message.sender_name, "alice");
     }
@@ -101,10 +101,10 @@ async fn the_seed_flow_works_end_to_end(engine: Engine) {
     };
     assert_eq!(
         (message.seq, message.client_id.as_deref()),
-        (2, Some("m-1"))
+        (Seq(2), Some("m-1"))
     );
     assert!(
-        matches!(a.next_event().await, ServerEvent::NewMessage { message } if message.seq == 2)
+        matches!(a.next_event().await, ServerEvent::NewMessage { message } if message.seq == Seq(2))
     );
     b.expect_silence().await;
     // Leaving stops delivery.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use natter::protocol::{
-    ClientCommand, ClientFrame, ConversationId, Cursor, MessageView, NewMessage, ServerEvent,
+    ClientCommand, ClientFrame, ConversationId, Cursor, MessageView, NewMessage, Seq, ServerEvent,
     ServerFrame,
 };
 use tokio::sync::watch;
@@ -104,7 +104,7 @@ pub async fn run(
             .iter()
             .map(|(conv, messages)| Cursor {
                 conv_id: *conv,
-                last_seq: messages.last().map_or(0, |m| m.seq),
+                last_seq: messages.last().map_or(Seq::ZERO, |m| m.seq),
             })
             .collect();
         let resume = ClientFrame::new(
@@ -194,12 +194,12 @@ pub async fn run(
 /// Adds a received message to the history, counting duplicates and gaps.
 fn apply(outcome: &mut Outcome, message: MessageView, is_ack: bool) {
     let history = outcome.history.entry(message.conv_id).or_default();
-    let have = history.last().map_or(0, |m| m.seq);
-    if message.seq == have + 1 {
+    let have = history.last().map_or(Seq::ZERO, |m| m.seq);
+    if message.seq == have.next() {
         history.push(message);
     } else if message.seq <= have {
         // The ack of a retried send whose message the replay already brought is expected.
-        let held = usize::try_from(message.seq - 1)
+        let held = usize::try_from(message.seq.0 - 1)
             .ok()
             .and_then(|i| history.get(i));
         if !(is_ack && held.is_some_and(|m| m.id == message.id)) {
@@ -222,7 +222,7 @@ fn caught_up(outcome: &Outcome, targets: Option<&HashMap<ConversationId, i64>>) 
             .history
             .get(conv)
             .and_then(|h| h.last())
-            .map_or(0, |m| m.seq)
+            .map_or(0, |m| m.seq.0)
             >= *seq
     })
 }

@@ -158,7 +158,7 @@ impl ServerProcess {
             .await
             .unwrap();
         list.iter()
-            .map(|c| (c.id, c.last_message.as_ref().map_or(0, |m| m.seq)))
+            .map(|c| (c.id, c.last_message.as_ref().map_or(0, |m| m.seq.0)))
             .collect()
     }
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use natter::protocol::{
-    ClientCommand, ClientFrame, ConversationId, MessagePage, MessageView, NewMessage, ServerEvent,
-    ServerFrame,
+    ClientCommand, ClientFrame, ConversationId, MessagePage, MessageView, NewMessage, Seq,
+    ServerEvent, ServerFrame,
 };
 use natter::store::Engine;
 use tokio::sync::{mpsc, watch};
@@ -110,7 +110,7 @@ async fn verify(
         for (conv, history) in &outcome.history {
             received += history.len();
             let db = stored(server, account, *conv).await;
-            let seqs: Vec<i64> = db.iter().map(|m| m.seq).collect();
+            let seqs: Vec<i64> = db.iter().map(|m| m.seq.0).collect();
             assert_eq!(
                 seqs,
                 (1..=db.len() as i64).collect::<Vec<_>>(),
@@ -330,7 +330,7 @@ async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine:
 
     // The reader reads again: first what its socket still holds, then (the server dropped it)
     // it reconnects and resumes from the newest seq it has.
-    let mut have = 0i64;
+    let mut have = Seq::ZERO;
     let mut dropped = false;
     loop {
         match tokio::time::timeout(Duration::from_secs(5), reading.next()).await {
@@ -338,7 +338,7 @@ async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine:
                 if let ServerEvent::NewMessage { message } =
                     ServerFrame::decode(text.as_str()).unwrap().event
                 {
-                    assert_eq!(message.seq, have + 1, "in order, once");
+                    assert_eq!(message.seq, have.next(), "in order, once");
                     have = message.seq;
                 }
             }
@@ -355,7 +355,7 @@ async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine:
         "a reader that stalls past the write timeout is disconnected"
     );
     assert!(
-        have < MESSAGES,
+        have < Seq(MESSAGES),
         "the stalled reader cannot have received everything before the drop"
     );
     let mut resumed = connect(&server, &reader).await;
@@ -369,10 +369,10 @@ async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine:
         "resume",
     )
     .await;
-    while have < MESSAGES {
+    while have < Seq(MESSAGES) {
         match next(&mut resumed).await.event {
             ServerEvent::NewMessage { message } => {
-                assert_eq!(message.seq, have + 1, "in order, once");
+                assert_eq!(message.seq, have.next(), "in order, once");
                 have = message.seq;
             }
             ServerEvent::JoinedConversation { .. } => {}

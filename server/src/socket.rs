@@ -1,0 +1,96 @@
+//! The one loop that serves every socket transport (`/ws`, Socket.IO): it runs the client's
+//! commands through its `natter::Connection`, sends what the connection owes the client, and
+//! ends the socket on shutdown, on expiry of the login, when the connection must end (signed
+//! out, fell behind), or when the client goes. A transport supplies only what it reads and how
+//! it writes and closes ([`Transport`]); neither transport knows the other.
+
+use std::future::Future;
+
+use natter::protocol::{ClientCommand, ErrorView, FrameError, ServerEvent, ServerFrame};
+use natter::{ChatError, Connection, Ending};
+use tokio_util::sync::CancellationToken;
+
+/// What a transport read from its client.
+pub enum Inbound {
+    /// A command, with the `ref` its answer carries.
+    Command(ClientCommand, Option<String>),
+    /// Something that earns an `error` frame: undecodable, binary, an unknown event.
+    Refused(FrameError),
+    /// Traffic that needs no answer (pings, pongs).
+    Nothing,
+    /// The client closed, went silent or failed.
+    Gone,
+    /// The client sent a frame over the size limit.
+    TooLarge,
+}
+
+/// Why a socket ends; each transport says it its own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Close {
+    /// The server is shutting down; the client reconnects elsewhere.
+    Shutdown,
+    /// The login expired (the client was told `tokenExpired`).
+    Expired,
+    /// The session was signed out.
+    SessionEnded,
+    /// The connection fell behind on its personal feed; reconnect and resume.
+    FellBehind,
+    /// A frame over the size limit.
+    TooLarge,
+    /// The client is gone, or stopped reading for longer than the write timeout.
+    Gone,
+}
+
+/// A socket transport, as the driver sees it.
+pub trait Transport: Send {
+    /// The next thing the client sent. Cancel-safe: the driver selects on it beside the
+    /// connection's outgoing frames.
+    fn receive(&mut self) -> impl Future<Output = Inbound> + Send;
+    /// Delivers one frame; false when the client is gone or did not take it in time.
+    fn send(&mut self, frame: ServerFrame) -> impl Future<Output = bool> + Send;
+    /// Ends the socket for `why`.
+    fn close(self, why: Close) -> impl Future<Output = ()> + Send;
+}
+
+/// Serves one socket until it ends (see the module doc).
+pub async fn drive<T: Transport>(
+    mut transport: T,
+    mut connection: Connection,
+    shutdown: CancellationToken,
+) {
+    let user = connection.user().id();
+    let expiry = tokio::time::sleep(connection.time_left());
+    tokio::pin!(expiry);
+    let why = loop {
+        let outgoing = tokio::select! {
+            () = shutdown.cancelled() => break Close::Shutdown,
+            () = &mut expiry => {
+                let error = ServerEvent::Error(ErrorView::from(&ChatError::TokenExpired));
+                let _ = transport.send(ServerFrame::broadcast(error)).await;
+                break Close::Expired;
+            }
+            inbound = transport.receive() => match inbound {
+                Inbound::Command(command, reference) => connection.handle(command, reference).await,
+                Inbound::Refused(refused) => {
+                    Some(ServerFrame::reply(ServerEvent::Error(refused.error), refused.reference))
+                }
+                Inbound::Nothing => None,
+                Inbound::Gone => break Close::Gone,
+                Inbound::TooLarge => break Close::TooLarge,
+            },
+            frame = connection.next_frame() => Some(frame),
+        };
+        if let Some(frame) = outgoing
+            && !transport.send(frame).await
+        {
+            break Close::Gone;
+        }
+        match connection.ending() {
+            None => {}
+            Some(Ending::SessionEnded) => break Close::SessionEnded,
+            Some(Ending::FellBehind) => break Close::FellBehind,
+        }
+    };
+    transport.close(why).await;
+    tracing::debug!(%user, ?why, "socket closed");
+}

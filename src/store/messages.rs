@@ -1,0 +1,242 @@
+//! Messages and read marks: the gapless, per-conversation `seq`, idempotent sends, history
+//! pages, and members' read marks.
+
+use super::{Constraint, Store, with_pool};
+use crate::clock::{UnixMillis, system_now};
+use crate::error::ChatError;
+use crate::message::{ClientMessageId, Message, MessageBody};
+use crate::protocol::{ConversationId, MessageId, Seq, UserId};
+use crate::user::User;
+
+/// A send's result: the message and whether this call stored it (`false`: a retry, answered
+/// with the original).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inserted {
+    pub message: Message,
+    pub fresh: bool,
+}
+
+/// A member's read mark after a move, and whether it moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarkMoved {
+    pub mark: Seq,
+    pub moved: bool,
+}
+
+/// A page of history, oldest first, and whether older messages exist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+}
+
+pub(super) const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_name, \
+                              m.body, m.client_id, m.created_at FROM messages m JOIN users u ON u.id = m.sender_id";
+
+impl Store {
+    /// Commits a message with the conversation's next `seq`. With a client id that this sender
+    /// already used for the same conversation and text, returns the stored message instead
+    /// (`fresh: false`: nothing new was written); with one used for something else,
+    /// `ClientIdReused`.
+    pub async fn insert_message(
+        &self,
+        conversation: ConversationId,
+        sender: &User,
+        body: &MessageBody,
+        client_id: Option<&ClientMessageId>,
+    ) -> Result<Inserted, ChatError> {
+        // A retried client id is found by the unique constraint, not by a lookup first: a
+        // retry is rare, and a lookup would cost every send one more round trip.
+        let now = system_now();
+        let bump =
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
+        let insert = "INSERT INTO messages (conversation_id, seq, sender_id, body, client_id, created_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        // Writing a message means having read the conversation up to it.
+        let read = "UPDATE conversation_members SET last_read_seq = $3 \
+                    WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < $3";
+        let client = client_id.map(ClientMessageId::as_str);
+        let writer = self.writer().await;
+        let written: Result<(i64, i64), sqlx::Error> = with_pool!(self, pool => {
+            async {
+                // The UPDATE comes first: it takes the write lock (SQLite) or the row lock
+                // (PostgreSQL) so concurrent sends to one conversation queue here, and a
+                // rollback undoes the bump, so seq stays gapless.
+                let mut tx = pool.begin().await?;
+                let (seq,): (i64,) = sqlx::query_as(bump).bind(conversation.0).fetch_one(&mut *tx).await?;
+                let (id,): (i64,) = sqlx::query_as(insert)
+                    .bind(conversation.0)
+                    .bind(seq)
+                    .bind(sender.id.0)
+                    .bind(body.as_str())
+                    .bind(client)
+                    .bind(now.0)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(read).bind(conversation.0).bind(sender.id.0).bind(seq).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok((id, seq))
+            }.await
+        });
+        drop(writer);
+        match written {
+            Ok((id, seq)) => Ok(Inserted {
+                message: Message {
+                    id: MessageId(id),
+                    conversation,
+                    seq: Seq(seq),
+                    sender: sender.id,
+                    sender_name: sender.username.clone(),
+                    body: body.as_str().to_owned(),
+                    client_id: client.map(str::to_owned),
+                    created_at: now.to_datetime(),
+                },
+                fresh: true,
+            }),
+            // The client id was used before (a retry, or a concurrent one that won the race):
+            // the transaction rolled back, seq included; answer with the stored message.
+            Err(e) if Constraint::violated_by(&e) == Some(Constraint::MessageClientId) => {
+                let Some(client_id) = client_id else {
+                    return Err(e.into());
+                };
+                let existing = self
+                    .message_by_client_id(sender.id, client_id)
+                    .await?
+                    .ok_or(ChatError::Storage(e))?;
+                same_message(existing, conversation, body, client_id).map(|message| Inserted {
+                    message,
+                    fresh: false,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn message_by_client_id(
+        &self,
+        sender: UserId,
+        client_id: &ClientMessageId,
+    ) -> Result<Option<Message>, ChatError> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.sender_id = $1 AND m.client_id = $2");
+        let row: Option<MessageRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(sender.0).bind(client_id.as_str()).fetch_optional(pool).await?
+        });
+        Ok(row.map(Message::from))
+    }
+
+    /// Moves `user`'s read mark in `conversation` forward to `seq`, capped at the newest
+    /// message; never back.
+    pub async fn mark_read(
+        &self,
+        conversation: ConversationId,
+        user: UserId,
+        seq: Seq,
+    ) -> Result<MarkMoved, ChatError> {
+        let target = "(SELECT CASE WHEN c.last_seq < $3 THEN c.last_seq ELSE $3 END \
+                      FROM conversations c WHERE c.id = $1)";
+        let update = format!(
+            "UPDATE conversation_members SET last_read_seq = {target} \
+             WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < {target}"
+        );
+        let current = "SELECT last_read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
+        let writer = self.writer().await;
+        with_pool!(self, pool => {
+            let moved = sqlx::query(&update)
+                .bind(conversation.0)
+                .bind(user.0)
+                .bind(seq.0)
+                .execute(pool)
+                .await?
+                .rows_affected() > 0;
+            drop(writer);
+            let (mark,): (i64,) = sqlx::query_as(current).bind(conversation.0).bind(user.0).fetch_one(pool).await?;
+            Ok(MarkMoved { mark: Seq(mark), moved })
+        })
+    }
+
+    /// Up to `limit` messages with `seq < before` (all when `None`), oldest first.
+    pub async fn messages_before(
+        &self,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: i64,
+    ) -> Result<Page, ChatError> {
+        let sql = format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
+        );
+        let rows: Vec<MessageRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(conversation.0)
+                .bind(before.map_or(i64::MAX, |b| b.0))
+                .bind(limit + 1)
+                .fetch_all(pool)
+                .await?
+        });
+        let has_more = rows.len() as i64 > limit;
+        let mut messages: Vec<Message> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(Message::from)
+            .collect();
+        messages.reverse();
+        Ok(Page { messages, has_more })
+    }
+
+    /// Up to `limit` messages with `seq > after`, oldest first: what a client that has
+    /// everything up to `after` missed.
+    pub async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after: Seq,
+        limit: i64,
+    ) -> Result<Vec<Message>, ChatError> {
+        let sql = format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT $3"
+        );
+        let rows: Vec<MessageRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(conversation.0).bind(after.0).bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+}
+
+#[derive(Clone, sqlx::FromRow)]
+pub(super) struct MessageRow {
+    id: i64,
+    pub(super) conversation_id: i64,
+    seq: i64,
+    sender_id: i64,
+    sender_name: String,
+    body: String,
+    client_id: Option<String>,
+    created_at: i64,
+}
+
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
+        Message {
+            id: MessageId(row.id),
+            conversation: ConversationId(row.conversation_id),
+            seq: Seq(row.seq),
+            sender: UserId(row.sender_id),
+            sender_name: row.sender_name,
+            body: row.body,
+            client_id: row.client_id,
+            created_at: UnixMillis(row.created_at).to_datetime(),
+        }
+    }
+}
+
+/// A retry must name the same conversation and text as the message it repeats.
+fn same_message(
+    existing: Message,
+    conversation: ConversationId,
+    body: &MessageBody,
+    client_id: &ClientMessageId,
+) -> Result<Message, ChatError> {
+    if existing.conversation == conversation && existing.body == body.as_str() {
+        Ok(existing)
+    } else {
+        Err(ChatError::ClientIdReused(client_id.as_str().to_owned()))
+    }
+}

@@ -3,10 +3,10 @@
 //! authenticate with the same core call at their upgrade, where the query may carry the token.
 //! No transport reads identity from a payload.
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use natter::auth::Query;
-use natter::{AuthUser, ChatError};
+use natter::AuthUser;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -31,20 +31,5 @@ impl FromRequestParts<AppState> for CurrentUser {
             .await?;
         parts.extensions.insert(user.clone());
         Ok(Self(user))
-    }
-}
-
-impl OptionalFromRequestParts<AppState> for CurrentUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match <Self as FromRequestParts<AppState>>::from_request_parts(parts, state).await {
-            Ok(user) => Ok(Some(user)),
-            Err(ApiError::Chat(ChatError::Unauthenticated)) => Ok(None),
-            Err(e) => Err(e),
-        }
     }
 }

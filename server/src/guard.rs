@@ -220,9 +220,6 @@ pub fn refusal(path: &str, error: ChatError) -> Response {
             .headers_mut()
             .insert(HeaderName::from_static(SERVER_FN_ERROR_HEADER), value);
     }
-    if status == StatusCode::INTERNAL_SERVER_ERROR {
-        tracing::error!(error = ?error, "request failed");
-    }
     response
 }
 

@@ -171,6 +171,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             request_timeout,
         ))
         .layer(axum::middleware::from_fn(guard::json_errors))
+        .layer(axum::middleware::from_fn(http::error::log_failures))
         // The site's wasm and JS shrink to about a third with brotli; small and upgrade
         // (WebSocket) responses are left alone by the default predicate.
         .layer(CompressionLayer::new())

@@ -71,14 +71,23 @@ impl IntoResponse for ApiError {
                 response.headers_mut().insert(RETRY_AFTER, value);
             }
         }
-        if let Self::Chat(error) = &self
-            && error.is_internal()
-        {
-            tracing::error!(error = ?error, "request failed");
-        }
+        // Logged once, by `log_failures`, inside the request's span.
         response.extensions_mut().insert(Arc::new(self));
         response
     }
+}
+
+/// Logs the server's own failures (storage, internal) that a response carries, once per
+/// request: handlers and extractors only return errors.
+pub async fn log_failures(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(req).await;
+    if let Some(error) = response.extensions().get::<Arc<ApiError>>()
+        && let ApiError::Chat(error) = error.as_ref()
+        && error.is_internal()
+    {
+        tracing::error!(error = ?error, "request failed");
+    }
+    response
 }
 
 fn body_error(rejection: &JsonRejection) -> (StatusCode, ErrorView) {

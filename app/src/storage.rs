@@ -1,4 +1,5 @@
-//! The browser's saved copy of each person's outbox, in `localStorage` under one key per
+//! The browser's saved copy of each person's outbox and drafts. The outbox lives in
+//! `localStorage` under one key per
 //! account (`model::outbox::storage_key`): only the signed-in person's key is ever read, so one
 //! account never sees or sends another's messages on a shared browser. Every write reads the
 //! saved copy afresh and applies one change to it, so two tabs of the same person do not undo
@@ -7,8 +8,9 @@
 
 use leptos::prelude::window;
 use leptos::web_sys::Storage;
-use natter::protocol::UserId;
+use natter::protocol::{ConversationId, UserId};
 
+use crate::model::draft;
 use crate::model::outbox::{Change, Saved, decode, encode, storage_key};
 
 fn storage() -> Option<Storage> {
@@ -52,9 +54,36 @@ pub fn save(user: UserId, change: &Change) {
     }
 }
 
-/// Removes the person's saved outbox.
+/// Removes the person's saved outbox and drafts.
 pub fn clear(user: UserId) {
     if let Some(storage) = storage() {
         let _ = storage.remove_item(&storage_key(user));
+        let prefix = draft::storage_prefix(user);
+        let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+            .filter_map(|i| storage.key(i).ok().flatten())
+            .filter(|key| key.starts_with(&prefix))
+            .collect();
+        for key in keys {
+            let _ = storage.remove_item(&key);
+        }
     }
+}
+
+/// The person's unsent draft of a conversation, if one was kept.
+pub fn load_draft(user: UserId, conversation: ConversationId) -> Option<String> {
+    storage()?
+        .get_item(&draft::storage_key(user, conversation))
+        .ok()
+        .flatten()
+}
+
+/// Keeps (or, when empty, forgets) the person's draft of a conversation.
+pub fn save_draft(user: UserId, conversation: ConversationId, text: &str) {
+    let Some(storage) = storage() else { return };
+    let key = draft::storage_key(user, conversation);
+    let _ = if text.trim().is_empty() {
+        storage.remove_item(&key)
+    } else {
+        storage.set_item(&key, text)
+    };
 }

@@ -10,7 +10,7 @@ use natter::protocol::{ConversationId, MessageView, Seq};
 use crate::model::clock::iso;
 use crate::model::draft::{self, DraftProblem};
 use crate::model::timeline::{Item, Outgoing, Receipt, Row, SendState, Timeline, with_days};
-use crate::server_fns::load_history;
+use crate::server_fns::{SendMessage, load_history};
 use crate::store::{ChatStore, ConnectionStatus};
 
 /// How close to the oldest loaded message (in pixels) scrolling must come to load older ones.
@@ -371,11 +371,16 @@ fn OutgoingMessage(outgoing: Outgoing) -> impl IntoView {
     .into_any()
 }
 
+/// The composer. It is a real form posting to the `send` server function, so a message sent
+/// before the WASM has loaded is stored all the same (the browser comes back to the
+/// conversation with it in the history); once hydrated, sending goes through the outbox. What
+/// was typed is never dropped: text typed before hydration is kept by it, and each
+/// conversation's draft is kept in the browser until it is sent.
 #[component]
 fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView {
     let store = ChatStore::expect();
     let max = store.max_chars;
-    let draft = RwSignal::new(String::new());
+    let draft = RwSignal::new(initial_draft(store.me, id));
     let attempted = RwSignal::new(None::<DraftProblem>);
     let length = Memo::new(move |_| draft.with(|d| draft::length(d)));
     let input = NodeRef::<html::Textarea>::new();
@@ -383,12 +388,19 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
         Some(problem) if problem.is_empty() => attempted.get(),
         other => other,
     };
+    let keep = move |text: &str| {
+        #[cfg(feature = "hydrate")]
+        crate::storage::save_draft(store.me, id, text);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = text;
+    };
     let submit = move || {
         let text = draft.get_untracked();
         match draft::check(&text, max) {
             Ok(body) => {
                 store.send(id, body.into_owned());
                 draft.set(String::new());
+                keep("");
                 attempted.set(None);
                 // Show what was just sent, even when reading further up.
                 if let Ok(Some(scroller)) = document().query_selector(".scroller") {
@@ -401,6 +413,9 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
             let _ = el.focus();
         }
     };
+    // Before hydration, the form posts this id with the text: a form sent twice stores the
+    // message once.
+    let form_client_id = uuid::Uuid::new_v4().to_string();
     // Opening a conversation on a wide screen puts the cursor in the composer (on a phone that
     // would cover the messages with the keyboard).
     Effect::new(move |_| {
@@ -421,20 +436,31 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
         None => None,
     };
     let label = move || format!("Message {}", partner.get().unwrap_or_default());
+    // On a touch screen Enter starts a new line and the button sends (a phone keyboard has no
+    // Shift+Enter); with a keyboard and mouse, Enter sends and Shift+Enter starts a new line.
+    let touch = RwSignal::new(false);
+    Effect::new(move |_| touch.set(touch_screen()));
+    const SEND_PATH: &str = <SendMessage as leptos::server_fn::ServerFn>::PATH;
     view! {
         <form
             class="composer"
+            method="post"
+            action=SEND_PATH
             data-testid="composer-form"
             on:submit=move |ev| {
                 ev.prevent_default();
                 submit();
             }
         >
+            <input type="hidden" name="conversation" value=id.0.to_string() />
+            <input type="hidden" name="client_id" value=form_client_id />
             <label for="composer-input" class="sr-only">
                 {label}
             </label>
             <textarea
                 id="composer-input"
+                name="message"
+                data-conversation=id.0.to_string()
                 node_ref=input
                 data-testid="composer"
                 rows="1"
@@ -443,11 +469,13 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
                 aria-invalid=move || problem().is_some().to_string()
                 prop:value=move || draft.get()
                 on:input=move |ev| {
-                    draft.set(event_target_value(&ev));
+                    let text = event_target_value(&ev);
+                    keep(&text);
+                    draft.set(text);
                     attempted.set(None);
                 }
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && !touch.get_untracked() {
                         ev.prevent_default();
                         submit();
                     }
@@ -457,7 +485,13 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
                 "Send"
             </button>
             <p id="composer-keys" class="sr-only">
-                "Enter sends, Shift+Enter starts a new line."
+                {move || {
+                    if touch.get() {
+                        "Enter starts a new line; the Send button sends."
+                    } else {
+                        "Enter sends, Shift+Enter starts a new line."
+                    }
+                }}
             </p>
             <p
                 id="composer-status"
@@ -471,4 +505,50 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
         </form>
     }
     .into_any()
+}
+
+/// What the composer of conversation `id` starts with: in the browser, text typed into the
+/// server-rendered form before the WASM took over (the first render only), else the draft kept
+/// for the conversation; on the server, nothing.
+fn initial_draft(me: natter::protocol::UserId, id: ConversationId) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let hydrating = document()
+            .body()
+            .is_some_and(|body| !body.has_attribute("data-hydrated"));
+        let typed = hydrating
+            .then(|| document().get_element_by_id("composer-input"))
+            .flatten()
+            .filter(|el| el.get_attribute("data-conversation") == Some(id.0.to_string()))
+            .and_then(|el| {
+                use leptos::wasm_bindgen::JsCast;
+                el.dyn_into::<leptos::web_sys::HtmlTextAreaElement>().ok()
+            })
+            .map(|el| el.value())
+            .filter(|text| !text.trim().is_empty());
+        typed
+            .or_else(|| crate::storage::load_draft(me, id))
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (me, id);
+        String::new()
+    }
+}
+
+/// Whether the primary pointer is a finger (a phone or tablet).
+fn touch_screen() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        window()
+            .match_media("(pointer: coarse)")
+            .ok()
+            .flatten()
+            .is_some_and(|query| query.matches())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
 }

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use natter::protocol::limits::{self, MessageRule};
+use natter::protocol::{ConversationId, UserId};
 
 /// Why a draft cannot be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +44,17 @@ pub fn check(text: &str, max: usize) -> Result<Cow<'_, str>, DraftProblem> {
     limits::check_message(text, max).map_err(DraftProblem)
 }
 
+/// Where a person's unsent draft of one conversation is kept (browser `localStorage`): one
+/// key per account and conversation, so another account on the browser never sees it.
+pub fn storage_key(user: UserId, conversation: ConversationId) -> String {
+    format!("{}{}", storage_prefix(user), conversation.0)
+}
+
+/// The prefix of every draft key of `user` (to forget them all at sign-out).
+pub fn storage_prefix(user: UserId) -> String {
+    format!("natter.draft.{}.", user.0)
+}
+
 /// Whether to show the character count: once the draft is within a tenth of the limit.
 pub fn near_limit(len: usize, max: usize) -> bool {
     len.saturating_mul(10) >= max.saturating_mul(9)
@@ -72,6 +84,16 @@ mod tests {
         })
         .to_string();
         assert!(reason.contains("4010") && reason.contains("4000") && reason.contains("Remove 10"));
+    }
+
+    #[test]
+    fn drafts_are_kept_per_account_and_conversation() {
+        let key = storage_key(UserId(7), ConversationId(3));
+        assert_eq!(key, "natter.draft.7.3");
+        assert!(key.starts_with(&storage_prefix(UserId(7))));
+        assert!(
+            !storage_key(UserId(71), ConversationId(3)).starts_with(&storage_prefix(UserId(7)))
+        );
     }
 
     #[test]

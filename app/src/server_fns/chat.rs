@@ -3,7 +3,7 @@
 //! checks membership.
 
 use leptos::prelude::*;
-use natter::protocol::{ConversationId, ConversationView, MessagePage, Seq, UserView};
+use natter::protocol::{ConversationId, ConversationView, MessagePage, MessageView, Seq, UserView};
 
 use crate::error::AppError;
 
@@ -40,6 +40,25 @@ pub async fn find_users(query: String) -> Result<Vec<UserView>, AppError> {
     let chat = super::caller::chat();
     let me = super::caller::require(&chat).await?;
     Ok(chat.search_users(&me, &query, SUGGESTIONS).await?)
+}
+
+/// `POST /_sf/send`: stores a message from the caller. The composer is a form that posts here
+/// when it is used before the WASM has loaded (the browser is then sent back to the
+/// conversation, where the message is in the history); once hydrated, the composer sends over
+/// the WebSocket through the outbox instead. `client_id` makes a repeated post — a form
+/// submitted twice, or resubmitted from the browser's history — store the message once.
+#[server(prefix = "/_sf", endpoint = "send")]
+pub async fn send_message(
+    conversation: ConversationId,
+    message: String,
+    client_id: String,
+) -> Result<MessageView, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat
+        .send(&me, conversation, &message, Some(&client_id))
+        .await?
+        .message)
 }
 
 /// `POST /_sf/start`: the caller's conversation with `username`, created (and announced to

@@ -9,13 +9,15 @@ use crate::auth::{Auth, AuthConfig};
 use crate::clock::{Clock, SystemClock};
 use crate::connection::{Connection, Seat, Seats};
 use crate::error::ChatError;
-use crate::hub::{Hub, HubEvent, Subscription, Topic};
+use crate::hub::{Hub, HubEvent, PersonalEvent, Subscription, Topic};
 use crate::message::{ClientMessageId, MessageBody};
 use crate::protocol::limits;
 use crate::protocol::{
-    ConversationId, ConversationView, MessagePage, MessageView, ReadMark, Seq, UserId, UserView,
+    ConversationId, ConversationView, FeedPos, MessagePage, MessageView, ReadMark, Seq, UserId,
+    UserView,
 };
 use crate::quota::Quota;
+use crate::relay::Relay;
 use crate::store::{Access, ConversationRecord, Created, Inserted, MarkMoved, Page, Store};
 use crate::user::{AuthUser, UserName};
 
@@ -40,6 +42,8 @@ pub struct ChatConfig {
     pub conversations_per_hour: u32,
     /// New conversations a user may start in a burst.
     pub conversation_burst: u32,
+    /// How long personal-feed events are kept for connections (and nodes) that missed them.
+    pub feed_retention: std::time::Duration,
     /// Accounts, sessions, and how often they may be tried.
     pub auth: AuthConfig,
 }
@@ -52,6 +56,8 @@ impl ChatConfig {
     pub const DEFAULT_MAX_CONNECTIONS_PER_USER: usize = 20;
     pub const DEFAULT_CONVERSATIONS_PER_HOUR: u32 = 60;
     pub const DEFAULT_CONVERSATION_BURST: u32 = 10;
+    pub const DEFAULT_FEED_RETENTION: std::time::Duration =
+        std::time::Duration::from_secs(7 * 24 * 3600);
 }
 
 impl Default for ChatConfig {
@@ -65,6 +71,7 @@ impl Default for ChatConfig {
             max_connections_per_user: Self::DEFAULT_MAX_CONNECTIONS_PER_USER,
             conversations_per_hour: Self::DEFAULT_CONVERSATIONS_PER_HOUR,
             conversation_burst: Self::DEFAULT_CONVERSATION_BURST,
+            feed_retention: Self::DEFAULT_FEED_RETENTION,
             auth: AuthConfig::default(),
         }
     }
@@ -128,9 +135,21 @@ struct Inner {
     /// Striped per-conversation locks: a conversation's store-then-publish runs one at a time,
     /// so every subscriber sees its messages in `seq` order.
     send_locks: Vec<tokio::sync::Mutex<()>>,
+    /// The relay to the other nodes, when there are several.
+    relay: std::sync::OnceLock<Relay>,
 }
 
 const SEND_LOCK_STRIPES: usize = 64;
+
+/// Topics a position check reads from the database in one query.
+const REPAIR_BATCH: usize = 500;
+
+/// What a position check delivered from storage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Repaired {
+    pub messages: usize,
+    pub events: usize,
+}
 
 impl Chat {
     pub fn new(store: Store, secret: &[u8], config: ChatConfig) -> Self {
@@ -166,6 +185,7 @@ impl Chat {
                 send_locks: (0..SEND_LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
+                relay: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -185,25 +205,157 @@ impl Chat {
     /// Ends the session behind `me`'s credential: its token stops working everywhere and its
     /// open connections are closed.
     pub async fn logout(&self, me: &AuthUser) -> Result<(), ChatError> {
-        self.inner.auth.logout(me).await?;
-        self.inner.hub.publish(
-            Topic::User(me.id()),
-            HubEvent::SessionEnded(Arc::from(me.session_id.as_str())),
-        );
+        if let Some(pos) = self.inner.auth.logout(me).await? {
+            let event = PersonalEvent::SessionEnded {
+                session: me.session_id.clone(),
+            };
+            self.publish_personal(me.id(), pos, event);
+        }
         Ok(())
     }
 
-    /// Opens a live connection for `user`: personal events now, rooms as it joins them.
-    /// Refused with `TooManyConnections` when the user already holds the most connections one
-    /// person may (all transports together); the seat is freed when the connection is dropped.
-    pub fn connect(&self, user: AuthUser) -> Result<Connection, ChatError> {
+    /// Opens a live connection for `user`: personal events from now on, rooms as it joins
+    /// them. Refused with `TooManyConnections` when the user already holds the most
+    /// connections one person may (all transports together); the seat is freed when the
+    /// connection is dropped.
+    pub async fn connect(&self, user: AuthUser) -> Result<Connection, ChatError> {
         let seat: Seat = self.inner.seats.take(user.id())?;
-        Ok(Connection::new(self.clone(), user, seat))
+        // Subscribe before reading the feed's position: nothing committed in between is missed.
+        let personal = self.inner.hub.subscribe(Topic::User(user.id()));
+        let pos = self
+            .inner
+            .store
+            .feed_positions(&[user.id()])
+            .await?
+            .first()
+            .map_or(FeedPos::ZERO, |(_, pos)| *pos);
+        self.inner.hub.seen(Topic::User(user.id()), pos.0);
+        Ok(Connection::new(self.clone(), user, seat, personal, pos))
+    }
+
+    /// Relays this node's events to the other nodes over `bus` and theirs to this node's
+    /// connections, until `shutdown`; returns the tasks to spawn. At most once per `Chat`.
+    pub fn attach_relay(
+        &self,
+        bus: std::sync::Arc<dyn crate::relay::Bus>,
+        config: crate::relay::RelayConfig,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Result<crate::relay::RelayTasks, ChatError> {
+        let (relay, tasks) = Relay::new(self, bus, config, shutdown);
+        self.inner
+            .relay
+            .set(relay)
+            .map_err(|_| ChatError::internal("attaching the relay", "it is attached already"))?;
+        Ok(tasks)
+    }
+
+    /// The relay to the other nodes, if this node has one.
+    pub fn relay(&self) -> Option<&Relay> {
+        self.inner.relay.get()
+    }
+
+    /// Fans out, on this node only, an event committed elsewhere (the relay's subscriber).
+    pub(crate) fn inject(&self, topic: Topic, event: HubEvent) {
+        self.inner.hub.publish(topic, event);
+    }
+
+    /// The position check: for every room and feed this node's connections listen to,
+    /// compares the newest place fanned out here with the database, and fans out from storage
+    /// what this node missed (a page per topic per check). Connections drop what they already
+    /// have, so a repair can only add.
+    pub async fn repair(&self) -> Result<Repaired, ChatError> {
+        let mut rooms = Vec::new();
+        let mut users = Vec::new();
+        for (topic, newest) in self.inner.hub.positions() {
+            match topic {
+                Topic::Room(id) => rooms.push((id, Seq(newest))),
+                Topic::User(id) => users.push((id, FeedPos(newest))),
+            }
+        }
+        let mut repaired = Repaired::default();
+        for chunk in rooms.chunks(REPAIR_BATCH) {
+            let ids: Vec<ConversationId> = chunk.iter().map(|(id, _)| *id).collect();
+            for (id, stored) in self.inner.store.room_positions(&ids).await? {
+                let Some(&(_, known)) = chunk.iter().find(|(c, _)| *c == id) else {
+                    continue;
+                };
+                if stored <= known {
+                    continue;
+                }
+                for message in self.missed_unchecked(id, known).await? {
+                    repaired.messages += 1;
+                    self.inner
+                        .hub
+                        .publish(Topic::Room(id), HubEvent::Message(Arc::new(message)));
+                }
+            }
+        }
+        for chunk in users.chunks(REPAIR_BATCH) {
+            let ids: Vec<UserId> = chunk.iter().map(|(id, _)| *id).collect();
+            for (id, stored) in self.inner.store.feed_positions(&ids).await? {
+                let Some(&(_, known)) = chunk.iter().find(|(u, _)| *u == id) else {
+                    continue;
+                };
+                if stored <= known {
+                    continue;
+                }
+                let events = self
+                    .inner
+                    .store
+                    .events_after(id, known, self.inner.config.max_page)
+                    .await?;
+                for (pos, event) in events {
+                    repaired.events += 1;
+                    let event = HubEvent::Personal {
+                        pos,
+                        event: Arc::new(event),
+                    };
+                    self.inner.hub.publish(Topic::User(id), event);
+                }
+            }
+        }
+        if repaired != Repaired::default() {
+            tracing::info!(?repaired, "position check delivered what the relay missed");
+        }
+        Ok(repaired)
+    }
+
+    /// Up to a page of `user`'s personal events after `after`, oldest first; `None` when some
+    /// of them are no longer kept (the connection must resync).
+    pub(crate) async fn feed_after(
+        &self,
+        user: UserId,
+        after: FeedPos,
+    ) -> Result<Option<Vec<(FeedPos, PersonalEvent)>>, ChatError> {
+        let events = self
+            .inner
+            .store
+            .events_after(user, after, self.inner.config.max_page)
+            .await?;
+        let complete = match events.first() {
+            Some((first, _)) => *first == after.next(),
+            // Nothing kept after `after`: complete only if nothing was ever written after it.
+            None => self
+                .inner
+                .store
+                .feed_positions(&[user])
+                .await?
+                .first()
+                .is_none_or(|(_, newest)| *newest <= after),
+        };
+        Ok(complete.then_some(events))
     }
 
     /// Forgets sessions that have expired; returns how many.
     pub async fn purge_expired_sessions(&self) -> Result<u64, ChatError> {
         self.inner.auth.purge_expired_sessions().await
+    }
+
+    /// Forgets personal-feed events older than the retention period (a connection that was
+    /// behind them resyncs instead); returns how many.
+    pub async fn purge_old_events(&self) -> Result<u64, ChatError> {
+        let before = crate::clock::system_now().minus(self.inner.config.feed_retention);
+        self.inner.store.purge_events_before(before).await
     }
 
     /// Users whose name starts with `query`, not counting the caller.
@@ -268,20 +420,20 @@ impl Chat {
             });
         }
         self.inner.new_conversations.check(&me.id())?;
-        let Created { id, fresh } = self
+        let Created {
+            id,
+            fresh,
+            announced,
+        } = self
             .inner
             .store
             .find_or_create_direct(me.id(), other.id)
             .await?;
-        let conversation = self.load(id, me.id()).await?;
-        if fresh {
-            let event = HubEvent::ConversationCreated(Arc::new(conversation.clone()));
-            for member in &conversation.members {
-                self.inner
-                    .hub
-                    .publish(Topic::User(member.id), event.clone());
-            }
+        for (member, pos) in announced {
+            let event = PersonalEvent::ConversationCreated { conversation: id };
+            self.publish_personal(member, pos, event);
         }
+        let conversation = self.load(id, me.id()).await?;
         Ok(Opened {
             conversation,
             fresh,
@@ -316,29 +468,18 @@ impl Chat {
             return Err(ChatError::InvalidPayload("seq must be 0 or more".into()));
         }
         self.check_member(me, conversation).await?;
-        let MarkMoved { mark, moved } = self
+        let MarkMoved { mark, announced } = self
             .inner
             .store
             .mark_read(conversation, me.id(), seq)
             .await?;
-        if moved {
-            let members = self
-                .inner
-                .store
-                .conversation(conversation)
-                .await?
-                .map(|c| c.members)
-                .unwrap_or_default();
-            let event = HubEvent::Read {
+        for (member, pos) in announced {
+            let event = PersonalEvent::Read {
                 conversation,
                 user: me.id(),
                 seq: mark,
             };
-            for member in members {
-                self.inner
-                    .hub
-                    .publish(Topic::User(member.id), event.clone());
-            }
+            self.publish_personal(member, pos, event);
         }
         Ok(ReadMark {
             user_id: me.id(),
@@ -368,7 +509,7 @@ impl Chat {
             .await?;
         let message = MessageView::from(&message);
         if fresh {
-            self.inner.hub.publish(
+            self.publish(
                 Topic::Room(conversation),
                 HubEvent::Message(Arc::new(message.clone())),
             );
@@ -442,6 +583,7 @@ impl Chat {
             .conversation(conversation)
             .await?
             .map_or(Seq::ZERO, |c| c.last_seq);
+        self.inner.hub.seen(Topic::Room(conversation), newest.0);
         Ok((subscription, newest))
     }
 
@@ -453,6 +595,23 @@ impl Chat {
     /// How many hub topics have subscribers (rooms and user feeds).
     pub fn live_topics(&self) -> usize {
         self.inner.hub.topic_count()
+    }
+
+    /// Fans a committed event out to this node's connections and, with a relay, to the other
+    /// nodes'.
+    fn publish(&self, topic: Topic, event: HubEvent) {
+        if let Some(relay) = self.inner.relay.get() {
+            relay.publish(topic, &event);
+        }
+        self.inner.hub.publish(topic, event);
+    }
+
+    fn publish_personal(&self, user: UserId, pos: FeedPos, event: PersonalEvent) {
+        let event = HubEvent::Personal {
+            pos,
+            event: Arc::new(event),
+        };
+        self.publish(Topic::User(user), event);
     }
 
     /// Counts one send against the caller's quota. Retries of a stored message count too: a

@@ -20,6 +20,14 @@ impl UnixMillis {
         )
     }
 
+    /// `d` earlier (saturating).
+    pub fn minus(self, d: Duration) -> Self {
+        Self(
+            self.0
+                .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
+    }
+
     /// How long from `now` until this time (zero if it has passed).
     pub fn after(self, now: Self) -> Duration {
         Duration::from_millis(u64::try_from(self.0 - now.0).unwrap_or(0))

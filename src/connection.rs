@@ -7,9 +7,9 @@
 //! sends are acknowledged (`messageSent`) at the message's place in that order, not before
 //! earlier messages of the room. When it falls behind the hub (`Lagged`), it reads what it
 //! missed from storage rather than dropping anything. Its personal feed (new conversations,
-//! read marks, sign-outs) has no storage to replay from: a connection that falls behind on it
-//! is told so (`resyncRequired`) and must end; the client reconnects and `resume` brings
-//! everything up to date.
+//! read marks, sign-outs) is stored as a gapless log too (`user_events`): a gap or a lag is
+//! read from there, and only a connection behind events no longer kept is told to resync
+//! (`resyncRequired`) and ends; the client reconnects and `resume` brings it up to date.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -20,10 +20,10 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::chat::{Chat, Target};
 use crate::error::ChatError;
-use crate::hub::{HubEvent, Subscription};
+use crate::hub::{HubEvent, PersonalEvent, Subscription};
 use crate::protocol::{
-    ClientCommand, ConversationId, ConversationView, CreateConvDto, Cursor, ErrorView, MessageId,
-    MessageView, Seq, ServerEvent, ServerFrame, UserId,
+    ClientCommand, ConversationId, ConversationView, CreateConvDto, Cursor, ErrorView, FeedPos,
+    MessageId, MessageView, Seq, ServerEvent, ServerFrame, UserId,
 };
 use crate::user::AuthUser;
 
@@ -51,6 +51,10 @@ pub struct Connection {
     ending_after_backlog: Option<Ending>,
     /// This connection's place among its user's connections, given back on drop.
     _seat: Seat,
+    /// The newest personal event delivered (or, at connect, already committed).
+    feed_pos: FeedPos,
+    /// The personal feed must be read from storage (a gap, or a lag).
+    feed_behind: bool,
 }
 
 /// How many connections each user holds, against a cap per user.
@@ -118,9 +122,16 @@ pub enum Ending {
 }
 
 impl Connection {
-    pub(crate) fn new(chat: Chat, user: AuthUser, seat: Seat) -> Self {
-        let personal = chat.subscribe_user(&user);
+    pub(crate) fn new(
+        chat: Chat,
+        user: AuthUser,
+        seat: Seat,
+        personal: Subscription,
+        feed_pos: FeedPos,
+    ) -> Self {
         Self {
+            feed_pos,
+            feed_behind: false,
             chat,
             user,
             personal,
@@ -413,48 +424,30 @@ impl Connection {
                 self.catch_up(conversation).await;
                 continue;
             }
+            if self.feed_behind {
+                self.catch_up_feed().await;
+                continue;
+            }
             tokio::select! {
                 Some(item) = self.personal.next() => match item {
-                    Ok(HubEvent::ConversationCreated(conversation)) => {
-                        let (reference, view) = match self.creates.remove(&conversation.id) {
-                            Some((reference, view)) => (reference, view),
-                            None => (None, (*conversation).clone()),
-                        };
-                        return ServerFrame::reply(ServerEvent::ConversationCreated { conversation: view }, reference);
-                    }
-                    Ok(HubEvent::Read { conversation, user, seq }) => {
-                        // This connection already answered its own markRead.
-                        let answered = user == self.user.id()
-                            && self.own_reads.get(&conversation).is_some_and(|mark| *mark >= seq);
-                        if !answered {
-                            return ServerFrame::broadcast(ServerEvent::ConversationRead {
-                                conv_id: conversation,
-                                user_id: user,
-                                last_read_seq: seq,
-                            });
+                    Ok(HubEvent::Personal { pos, event }) => {
+                        if pos <= self.feed_pos {
+                            continue;
                         }
-                    }
-                    Ok(HubEvent::SessionEnded(session)) => {
-                        if *session == *self.user.session_id {
-                            self.ending = Some(Ending::SessionEnded);
-                            return ServerFrame::broadcast(ServerEvent::Error(ErrorView::from(&ChatError::SessionEnded)));
+                        if pos > self.feed_pos.next() {
+                            // A gap (an event this node never fanned out): read it first.
+                            self.feed_behind = true;
+                            continue;
+                        }
+                        self.feed_pos = pos;
+                        if let Some(frame) = self.personal_frame(&event).await {
+                            return frame;
                         }
                     }
                     Ok(HubEvent::Message(_)) => {}
                     Err(BroadcastStreamRecvError::Lagged(skipped)) => {
-                        // Announcements, read marks or a sign-out were dropped, and storage
-                        // cannot replay them here: answer what this connection is owed, then
-                        // end it; `resume` on the next connection brings the client up to date.
-                        tracing::debug!(user = %self.user.id(), skipped, "personal feed lagged; ending the connection");
-                        for (_, (reference, view)) in self.creates.drain() {
-                            self.backlog.push_back(ServerFrame::reply(
-                                ServerEvent::ConversationCreated { conversation: view },
-                                reference,
-                            ));
-                        }
-                        let error = ErrorView::from(&ChatError::FellBehind);
-                        self.backlog.push_back(ServerFrame::broadcast(ServerEvent::Error(error)));
-                        self.ending_after_backlog = Some(Ending::FellBehind);
+                        tracing::debug!(user = %self.user.id(), skipped, "personal feed lagged; catching up from storage");
+                        self.feed_behind = true;
                     }
                 },
                 Some((conversation, item)) = self.rooms.next() => match item {
@@ -463,7 +456,7 @@ impl Connection {
                             return frame;
                         }
                     }
-                    Ok(HubEvent::ConversationCreated(_) | HubEvent::Read { .. } | HubEvent::SessionEnded(_)) => {}
+                    Ok(HubEvent::Personal { .. }) => {}
                     Err(BroadcastStreamRecvError::Lagged(skipped)) => {
                         tracing::debug!(user = %self.user.id(), %conversation, skipped, "lagged; catching up from storage");
                         if !self.behind.contains(&conversation) {
@@ -500,6 +493,104 @@ impl Connection {
                 message: message.clone(),
             }),
         })
+    }
+
+    /// The frame a personal event becomes for this connection, if any.
+    async fn personal_frame(&mut self, event: &PersonalEvent) -> Option<ServerFrame> {
+        match event {
+            PersonalEvent::ConversationCreated { conversation } => {
+                // The creating connection answers its command here, once and in order.
+                let (reference, view) = match self.creates.remove(conversation) {
+                    Some((reference, view)) => (reference, view),
+                    None => match self.chat.conversation(&self.user, *conversation).await {
+                        Ok(view) => (None, view),
+                        Err(error) => {
+                            if error.is_internal() {
+                                tracing::error!(user = %self.user.id(), error = ?error, "loading an announced conversation failed");
+                            }
+                            return None;
+                        }
+                    },
+                };
+                Some(ServerFrame::reply(
+                    ServerEvent::ConversationCreated { conversation: view },
+                    reference,
+                ))
+            }
+            PersonalEvent::Read {
+                conversation,
+                user,
+                seq,
+            } => {
+                // This connection already answered its own markRead.
+                let answered = *user == self.user.id()
+                    && self
+                        .own_reads
+                        .get(conversation)
+                        .is_some_and(|mark| mark >= seq);
+                (!answered).then(|| {
+                    ServerFrame::broadcast(ServerEvent::ConversationRead {
+                        conv_id: *conversation,
+                        user_id: *user,
+                        last_read_seq: *seq,
+                    })
+                })
+            }
+            PersonalEvent::SessionEnded { session } => {
+                (*session == self.user.session_id).then(|| {
+                    self.ending = Some(Ending::SessionEnded);
+                    ServerFrame::broadcast(ServerEvent::Error(ErrorView::from(
+                        &ChatError::SessionEnded,
+                    )))
+                })
+            }
+        }
+    }
+
+    /// Reads one page of the personal feed after the last delivered position into the
+    /// backlog. Events no longer kept cannot be replayed: the connection is then told to
+    /// resync and ends (the client reconnects and `resume` brings it up to date).
+    async fn catch_up_feed(&mut self) {
+        match self.chat.feed_after(self.user.id(), self.feed_pos).await {
+            Ok(Some(events)) => {
+                if events.is_empty() {
+                    self.feed_behind = false;
+                }
+                for (pos, event) in events {
+                    if pos != self.feed_pos.next() {
+                        continue;
+                    }
+                    self.feed_pos = pos;
+                    if let Some(frame) = self.personal_frame(&event).await {
+                        self.backlog.push_back(frame);
+                    }
+                    if self.ending.is_some() {
+                        // Signed out: the error frame goes out last.
+                        self.ending_after_backlog = self.ending.take();
+                        self.feed_behind = false;
+                        return;
+                    }
+                }
+            }
+            Ok(None) => {
+                tracing::debug!(user = %self.user.id(), "personal feed purged past this connection; ending it");
+                for (_, (reference, view)) in self.creates.drain() {
+                    self.backlog.push_back(ServerFrame::reply(
+                        ServerEvent::ConversationCreated { conversation: view },
+                        reference,
+                    ));
+                }
+                let error = ErrorView::from(&ChatError::FellBehind);
+                self.backlog
+                    .push_back(ServerFrame::broadcast(ServerEvent::Error(error)));
+                self.ending_after_backlog = Some(Ending::FellBehind);
+                self.feed_behind = false;
+            }
+            Err(error) => {
+                tracing::error!(user = %self.user.id(), error = ?error, "personal feed catch-up failed");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
     }
 
     /// Reads one page of what the room has after the last delivered `seq` into the backlog.

@@ -20,6 +20,8 @@ pub mod message;
 #[cfg(feature = "server")]
 mod quota;
 #[cfg(feature = "server")]
+pub mod relay;
+#[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testdb;

@@ -190,7 +190,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     router.layer(TraceLayer::new_for_http()).with_state(state)
 }
 
-/// Deletes expired sessions every `every` until shutdown.
+/// Deletes expired sessions and old personal-feed events every `every` until shutdown.
 async fn purge_sessions(chat: Chat, every: Duration, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     loop {
@@ -202,6 +202,11 @@ async fn purge_sessions(chat: Chat, every: Duration, shutdown: CancellationToken
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired sessions"),
             Err(error) => tracing::warn!(error = ?error, "purging expired sessions failed"),
+        }
+        match chat.purge_old_events().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged old personal-feed events"),
+            Err(error) => tracing::warn!(error = ?error, "purging old events failed"),
         }
     }
 }

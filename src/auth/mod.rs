@@ -26,7 +26,7 @@ pub use throttle::{ClientAddr, FAILURE_WINDOW, ThrottleConfig};
 
 use crate::clock::{Clock, UnixMillis};
 use crate::error::ChatError;
-use crate::protocol::UserId;
+use crate::protocol::{FeedPos, UserId};
 use crate::store::{LiveSession, Store, StoredCredentials};
 use crate::user::{AuthUser, Password, User, UserName};
 use password::Hasher;
@@ -215,8 +215,9 @@ impl Auth {
     }
 
     /// Ends the session behind `user`'s credential: its token stops working everywhere.
-    pub async fn logout(&self, user: &AuthUser) -> Result<(), ChatError> {
-        self.store.delete_session(&user.session_id).await
+    /// Returns where the ending was announced on the user's feed (`None`: it had ended).
+    pub async fn logout(&self, user: &AuthUser) -> Result<Option<FeedPos>, ChatError> {
+        self.store.end_session(&user.session_id, user.id()).await
     }
 
     /// The user a request's credential (`credential`: header, cookie, or a socket upgrade's

@@ -58,3 +58,18 @@ impl Seq {
         (self.0 - earlier.0).max(0)
     }
 }
+
+id_type!(
+    /// A place in one user's personal feed (conversations started with them, read marks of
+    /// their conversations, their sessions ending): 1, 2, 3… without gaps.
+    FeedPos
+);
+
+impl FeedPos {
+    /// Before the first event.
+    pub const ZERO: Self = Self(0);
+
+    pub fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+}

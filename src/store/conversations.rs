@@ -3,12 +3,14 @@
 
 use time::OffsetDateTime;
 
+use super::events::{append_event, to_json};
 use super::messages::{MESSAGE_SELECT, MessageRow};
 use super::{Store, with_pool};
 use crate::clock::{UnixMillis, system_now};
 use crate::error::ChatError;
+use crate::hub::PersonalEvent;
 use crate::message::Message;
-use crate::protocol::{ConversationId, ReadMark, Seq, UserId};
+use crate::protocol::{ConversationId, FeedPos, ReadMark, Seq, UserId};
 use crate::user::User;
 
 /// Whether a user may see a conversation.
@@ -19,11 +21,13 @@ pub enum Access {
     Member,
 }
 
-/// A conversation found or created, and whether this call created it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A conversation found or created, whether this call created it, and (when it did) the
+/// place of the announcement in each member's feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Created {
     pub id: ConversationId,
     pub fresh: bool,
+    pub announced: Vec<(UserId, FeedPos)>,
 }
 
 /// A conversation as stored, with its members and newest message.
@@ -52,7 +56,8 @@ impl Store {
         Ok(row.map(|(id,)| ConversationId(id)))
     }
 
-    /// The one-to-one conversation of `a` and `b`, created if it does not exist yet.
+    /// The one-to-one conversation of `a` and `b`, created if it does not exist yet; a new one
+    /// is announced on both members' feeds in the same transaction.
     pub async fn find_or_create_direct(&self, a: UserId, b: UserId) -> Result<Created, ChatError> {
         let key = direct_key(a, b);
         let now = system_now().0;
@@ -66,17 +71,20 @@ impl Store {
             let created: Option<(i64,)> = sqlx::query_as(insert).bind(&key).bind(now).fetch_optional(&mut *tx).await?;
             match created {
                 Some((id,)) => {
+                    let json = to_json(&PersonalEvent::ConversationCreated { conversation: ConversationId(id) })?;
+                    let mut announced = Vec::new();
                     for user in [a, b] {
                         sqlx::query(member).bind(id).bind(user.0).bind(now).execute(&mut *tx).await?;
+                        announced.push((user, append_event!(tx, user.0, &json, now)));
                     }
                     tx.commit().await?;
-                    Ok(Created { id: ConversationId(id), fresh: true })
+                    Ok(Created { id: ConversationId(id), fresh: true, announced })
                 }
                 None => {
                     tx.rollback().await?;
                     drop(writer);
                     let (id,): (i64,) = sqlx::query_as(existing).bind(&key).fetch_one(pool).await?;
-                    Ok(Created { id: ConversationId(id), fresh: false })
+                    Ok(Created { id: ConversationId(id), fresh: false, announced: Vec::new() })
                 }
             }
         })

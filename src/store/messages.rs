@@ -1,11 +1,13 @@
 //! Messages and read marks: the gapless, per-conversation `seq`, idempotent sends, history
 //! pages, and members' read marks.
 
+use super::events::{append_event, to_json};
 use super::{Constraint, Store, with_pool};
 use crate::clock::{UnixMillis, system_now};
 use crate::error::ChatError;
+use crate::hub::PersonalEvent;
 use crate::message::{ClientMessageId, Message, MessageBody};
-use crate::protocol::{ConversationId, MessageId, Seq, UserId};
+use crate::protocol::{ConversationId, FeedPos, MessageId, Seq, UserId};
 use crate::user::User;
 
 /// A send's result: the message and whether this call stored it (`false`: a retry, answered
@@ -16,11 +18,12 @@ pub struct Inserted {
     pub fresh: bool,
 }
 
-/// A member's read mark after a move, and whether it moved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A member's read mark after a move, and, when it moved, the place of the announcement in
+/// each member's feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MarkMoved {
     pub mark: Seq,
-    pub moved: bool,
+    pub announced: Vec<(UserId, FeedPos)>,
 }
 
 /// A page of history, oldest first, and whether older messages exist.
@@ -125,7 +128,8 @@ impl Store {
     }
 
     /// Moves `user`'s read mark in `conversation` forward to `seq`, capped at the newest
-    /// message; never back.
+    /// message; never back. A move is announced on every member's feed in the same
+    /// transaction.
     pub async fn mark_read(
         &self,
         conversation: ConversationId,
@@ -136,21 +140,49 @@ impl Store {
                       FROM conversations c WHERE c.id = $1)";
         let update = format!(
             "UPDATE conversation_members SET last_read_seq = {target} \
-             WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < {target}"
+             WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < {target} \
+             RETURNING last_read_seq"
         );
         let current = "SELECT last_read_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
+        let members =
+            "SELECT user_id FROM conversation_members WHERE conversation_id = $1 ORDER BY user_id";
+        let now = system_now().0;
         let writer = self.writer().await;
-        with_pool!(self, pool => {
-            let moved = sqlx::query(&update)
+        let moved = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let moved: Option<(i64,)> = sqlx::query_as(&update)
                 .bind(conversation.0)
                 .bind(user.0)
                 .bind(seq.0)
-                .execute(pool)
-                .await?
-                .rows_affected() > 0;
-            drop(writer);
-            let (mark,): (i64,) = sqlx::query_as(current).bind(conversation.0).bind(user.0).fetch_one(pool).await?;
-            Ok(MarkMoved { mark: Seq(mark), moved })
+                .fetch_optional(&mut *tx)
+                .await?;
+            match moved {
+                Some((mark,)) => {
+                    let json = to_json(&PersonalEvent::Read { conversation, user, seq: Seq(mark) })?;
+                    let ids: Vec<(i64,)> = sqlx::query_as(members).bind(conversation.0).fetch_all(&mut *tx).await?;
+                    let mut announced = Vec::new();
+                    for (member,) in ids {
+                        announced.push((UserId(member), append_event!(tx, member, &json, now)));
+                    }
+                    tx.commit().await?;
+                    Some(MarkMoved { mark: Seq(mark), announced })
+                }
+                None => {
+                    tx.rollback().await?;
+                    None
+                }
+            }
+        });
+        drop(writer);
+        if let Some(moved) = moved {
+            return Ok(moved);
+        }
+        let (mark,): (i64,) = with_pool!(self, pool => {
+            sqlx::query_as(current).bind(conversation.0).bind(user.0).fetch_one(pool).await?
+        });
+        Ok(MarkMoved {
+            mark: Seq(mark),
+            announced: Vec::new(),
         })
     }
 

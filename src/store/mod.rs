@@ -10,6 +10,7 @@
 //! constraint's name (`Constraint`), as the migrations name them.
 
 mod conversations;
+mod events;
 mod messages;
 mod sessions;
 mod users;

@@ -1,9 +1,11 @@
 //! Sessions: the server-side half of a login, which logout deletes.
 
+use super::events::{append_event, to_json};
 use super::{Store, with_pool};
 use crate::clock::{UnixMillis, system_now};
 use crate::error::ChatError;
-use crate::protocol::UserId;
+use crate::hub::PersonalEvent;
+use crate::protocol::{FeedPos, UserId};
 use crate::user::User;
 
 /// A session that still exists, with its user.
@@ -43,11 +45,33 @@ impl Store {
         }))
     }
 
-    pub async fn delete_session(&self, id: &str) -> Result<(), ChatError> {
-        with_pool!(self, pool => {
-            sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(pool).await?.rows_affected()
+    /// Ends the session `id` of `user`: deleted, and announced on the user's feed in the same
+    /// transaction (`None`: it had ended already).
+    pub async fn end_session(&self, id: &str, user: UserId) -> Result<Option<FeedPos>, ChatError> {
+        let json = to_json(&PersonalEvent::SessionEnded {
+            session: id.to_owned(),
+        })?;
+        let now = system_now().0;
+        let writer = self.writer().await;
+        let pos = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if deleted == 0 {
+                tx.rollback().await?;
+                None
+            } else {
+                let pos = append_event!(tx, user.0, &json, now);
+                tx.commit().await?;
+                Some(pos)
+            }
         });
-        Ok(())
+        drop(writer);
+        Ok(pos)
     }
 
     /// Forgets sessions that expired before `now`; returns how many.

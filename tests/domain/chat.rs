@@ -329,7 +329,7 @@ async fn concurrent_sends_to_one_conversation_keep_seq_gapless(engine: Engine) {
 async fn a_retried_send_is_stored_and_broadcast_once(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, bob, conv) = f.pair().await;
-    let mut listener = f.chat.connect(bob.clone()).unwrap();
+    let mut listener = f.chat.connect(bob.clone()).await.unwrap();
     assert!(matches!(
         listener.handle(join(conv), None).await.unwrap().event,
         ServerEvent::JoinedConversation { .. }
@@ -419,7 +419,7 @@ async fn a_stranger_can_neither_join_read_nor_post(engine: Engine) {
         f.chat.conversation(&eve, conv).await,
         Err(ChatError::NotMember(_))
     ));
-    let mut connection = f.chat.connect(eve.clone()).unwrap();
+    let mut connection = f.chat.connect(eve.clone()).await.unwrap();
     let ServerEvent::Error(error) = connection.handle(join(conv), None).await.unwrap().event else {
         panic!()
     };
@@ -464,8 +464,8 @@ async fn both_members_hear_of_a_new_conversation_and_the_creator_once(engine: En
     let f = Fixture::new(engine).await;
     let alice = f.user("alice").await;
     let bob = f.user("bob").await;
-    let mut alice_conn = f.chat.connect(alice.clone()).unwrap();
-    let mut bob_conn = f.chat.connect(bob.clone()).unwrap();
+    let mut alice_conn = f.chat.connect(alice.clone()).await.unwrap();
+    let mut bob_conn = f.chat.connect(bob.clone()).await.unwrap();
     let command = ClientCommand::CreateConversation {
         create_conv_dto: Some(CreateConvDto {
             user2_id: Some(bob.id()),
@@ -507,7 +507,7 @@ async fn both_members_hear_of_a_new_conversation_and_the_creator_once(engine: En
 async fn a_spoofed_user_id_is_refused_and_not_acted_on(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, bob, conv) = f.pair().await;
-    let mut connection = f.chat.connect(alice.clone()).unwrap();
+    let mut connection = f.chat.connect(alice.clone()).await.unwrap();
     let spoofed = ClientCommand::SendMessage {
         conv_id: conv,
         message: NewMessage {
@@ -531,7 +531,7 @@ async fn a_spoofed_user_id_is_refused_and_not_acted_on(engine: Engine) {
 async fn acks_come_in_room_order_and_replace_the_echo(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, bob, conv) = f.pair().await;
-    let mut alice_conn = f.chat.connect(alice.clone()).unwrap();
+    let mut alice_conn = f.chat.connect(alice.clone()).await.unwrap();
     alice_conn.handle(join(conv), None).await.unwrap();
     f.chat
         .send(&bob, conv, "from bob first", None)
@@ -568,7 +568,7 @@ async fn acks_come_in_room_order_and_replace_the_echo(engine: Engine) {
 async fn join_and_leave_are_tracked_per_connection(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, _bob, conv) = f.pair().await;
-    let mut connection = f.chat.connect(alice.clone()).unwrap();
+    let mut connection = f.chat.connect(alice.clone()).await.unwrap();
     let code = |frame: ServerFrame| match frame.event {
         ServerEvent::Error(e) => Some(e.code),
         _ => None,
@@ -611,7 +611,7 @@ async fn a_lagging_connection_catches_up_from_storage_in_order(engine: Engine) {
     };
     let f = Fixture::with_config(engine, config).await;
     let (alice, bob, conv) = f.pair().await;
-    let mut slow = f.chat.connect(bob.clone()).unwrap();
+    let mut slow = f.chat.connect(bob.clone()).await.unwrap();
     slow.handle(join(conv), None).await.unwrap();
     for i in 1..=30 {
         f.chat
@@ -628,16 +628,45 @@ async fn a_lagging_connection_catches_up_from_storage_in_order(engine: Engine) {
     assert_eq!(seqs, (1..=30).map(Seq).collect::<Vec<_>>());
 }
 
-async fn a_connection_behind_on_its_personal_feed_is_told_to_resync_and_ends(engine: Engine) {
+async fn a_connection_behind_on_its_personal_feed_catches_up_from_storage(engine: Engine) {
     let config = ChatConfig {
         room_buffer: 4,
         ..unlimited()
     };
     let f = Fixture::with_config(engine, config).await;
     let bob = f.user("bob").await;
-    let mut slow = f.chat.connect(bob.clone()).unwrap();
+    let mut slow = f.chat.connect(bob.clone()).await.unwrap();
     // Six people start a conversation with bob while his connection reads nothing: more
-    // announcements than his feed holds.
+    // announcements than his feed holds. They are read from his stored feed, in order.
+    let mut expected = Vec::new();
+    for i in 0..6 {
+        let someone = f.user(&format!("user{i}")).await;
+        let opened = f
+            .chat
+            .open_conversation(&someone, Target::Id(bob.id()))
+            .await
+            .unwrap();
+        expected.push(opened.conversation.id);
+    }
+    let mut announced = Vec::new();
+    while announced.len() < 6 {
+        match next(&mut slow).await.event {
+            ServerEvent::ConversationCreated { conversation } => announced.push(conversation.id),
+            other => panic!("expected conversationCreated, got {other:?}"),
+        }
+    }
+    assert_eq!(announced, expected);
+    assert_eq!(slow.ending(), None);
+}
+
+async fn a_connection_behind_events_no_longer_kept_is_told_to_resync_and_ends(engine: Engine) {
+    let config = ChatConfig {
+        room_buffer: 4,
+        ..unlimited()
+    };
+    let f = Fixture::with_config(engine, config).await;
+    let bob = f.user("bob").await;
+    let mut slow = f.chat.connect(bob.clone()).await.unwrap();
     for i in 0..6 {
         let someone = f.user(&format!("user{i}")).await;
         f.chat
@@ -645,8 +674,17 @@ async fn a_connection_behind_on_its_personal_feed_is_told_to_resync_and_ends(eng
             .await
             .unwrap();
     }
-    assert_eq!(slow.ending(), None);
-    let frame = next(&mut slow).await;
+    // The stored feed is purged before the connection reads it.
+    f.chat
+        .store()
+        .purge_events_before(natter::clock::UnixMillis(i64::MAX))
+        .await
+        .unwrap();
+    let mut frame = next(&mut slow).await;
+    // What the hub still held arrives first; then the gap cannot be filled.
+    while let ServerEvent::ConversationCreated { .. } = frame.event {
+        frame = next(&mut slow).await;
+    }
     let ServerEvent::Error(error) = frame.event else {
         panic!("expected resyncRequired, got {frame:?}");
     };
@@ -674,7 +712,7 @@ async fn joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicat
                 .unwrap();
         }
     });
-    let mut connection = f.chat.connect(bob.clone()).unwrap();
+    let mut connection = f.chat.connect(bob.clone()).await.unwrap();
     let resume = ClientCommand::JoinConversation {
         conv_id: conv,
         last_seq: Some(Seq(3)),
@@ -762,7 +800,7 @@ async fn resume_replays_every_conversation_after_its_cursor_then_goes_live(engin
             .unwrap();
     }
     // Bob has the first conversation up to seq 2 and does not know the second one yet.
-    let mut bob_conn = f.chat.connect(bob.clone()).unwrap();
+    let mut bob_conn = f.chat.connect(bob.clone()).await.unwrap();
     let resume = ClientCommand::Resume {
         conversations: vec![natter::protocol::Cursor {
             conv_id: first,
@@ -817,8 +855,8 @@ async fn read_marks_move_forward_and_reach_the_other_member(engine: Engine) {
         (0, 4),
         "the sender has read up to its own message"
     );
-    let mut alice_conn = f.chat.connect(alice.clone()).unwrap();
-    let mut bob_conn = f.chat.connect(bob.clone()).unwrap();
+    let mut alice_conn = f.chat.connect(alice.clone()).await.unwrap();
+    let mut bob_conn = f.chat.connect(bob.clone()).await.unwrap();
     let mark = |seq| ClientCommand::MarkRead {
         conv_id: conv,
         seq,
@@ -906,8 +944,8 @@ async fn every_connection_of_a_member_hears_room_messages(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, bob, conv) = f.pair().await;
     let mut tabs = vec![
-        f.chat.connect(bob.clone()).unwrap(),
-        f.chat.connect(bob.clone()).unwrap(),
+        f.chat.connect(bob.clone()).await.unwrap(),
+        f.chat.connect(bob.clone()).await.unwrap(),
     ];
     for tab in &mut tabs {
         tab.handle(join(conv), None).await.unwrap();
@@ -946,7 +984,8 @@ natter::on_both_engines!(
     acks_come_in_room_order_and_replace_the_echo,
     join_and_leave_are_tracked_per_connection,
     a_lagging_connection_catches_up_from_storage_in_order,
-    a_connection_behind_on_its_personal_feed_is_told_to_resync_and_ends,
+    a_connection_behind_on_its_personal_feed_catches_up_from_storage,
+    a_connection_behind_events_no_longer_kept_is_told_to_resync_and_ends,
     user_search_finds_names_by_prefix,
     a_user_sending_too_fast_is_told_to_slow_down,
     resume_replays_every_conversation_after_its_cursor_then_goes_live,

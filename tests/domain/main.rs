@@ -3,3 +3,5 @@
 
 #[cfg(test)]
 mod chat;
+#[cfg(test)]
+mod relay;

@@ -128,7 +128,11 @@ async fn admit(
                 .await
         }
     };
-    match user.and_then(|user| chat.connect(user)) {
+    let connected = match user {
+        Ok(user) => chat.connect(user).await,
+        Err(error) => Err(error),
+    };
+    match connected {
         Ok(connection) => {
             socket
                 .extensions

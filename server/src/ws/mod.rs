@@ -49,11 +49,14 @@ async fn upgrade(
         return ApiError::from(ChatError::ForeignOrigin).into_response();
     }
     let auth = state.chat.auth();
-    let connection = match auth
+    let connected = match auth
         .authenticate_request(&headers, Query::SocketUpgrade(uri.query()))
         .await
-        .and_then(|user| state.chat.connect(user))
     {
+        Ok(user) => state.chat.connect(user).await,
+        Err(error) => Err(error),
+    };
+    let connection = match connected {
         Ok(connection) => connection,
         Err(error) => return ApiError::from(error).into_response(),
     };

@@ -1,0 +1,166 @@
+//! The relay between nodes (issue 10), over an in-process bus that drops, duplicates and
+//! reorders what it carries (seeded, so a failure repeats): two `Chat`s on one PostgreSQL
+//! database stand for two nodes, and every connection on either must end with exactly the
+//! database's history — each message once, in `seq` order — and every personal event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use natter::auth::ClientAddr;
+use natter::protocol::{ClientCommand, ConversationId, Seq, ServerEvent};
+use natter::relay::{MemoryBus, RelayConfig};
+use natter::store::Engine;
+use natter::testdb::TestDb;
+use natter::{AuthUser, Chat, ChatConfig, Connection, Store, Target};
+use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
+
+const SECRET: &[u8] = b"a test secret that is long enough!!";
+
+/// A node: its own `Chat` over the shared database and bus.
+async fn node(db: &TestDb, bus: &Arc<MemoryBus>, name: &str, shutdown: &CancellationToken) -> Chat {
+    let store = Store::connect(&db.url, 5).await.unwrap();
+    let mut config = ChatConfig {
+        send_per_second: 0,
+        conversations_per_hour: 0,
+        ..ChatConfig::default()
+    };
+    config.auth.throttle.signup_per_hour = 0;
+    config.auth.throttle.signup_total_per_hour = 0;
+    let chat = Chat::new(store, SECRET, config);
+    let mut relay = RelayConfig::new(name);
+    relay.check_every = Duration::from_millis(300);
+    relay.check_every_unhealthy = Duration::from_millis(100);
+    relay.probe_every = Duration::from_millis(100);
+    let tasks = chat
+        .attach_relay(bus.clone(), relay, shutdown.clone())
+        .unwrap();
+    tokio::spawn(tasks.publisher);
+    tokio::spawn(tasks.subscriber);
+    tokio::spawn(tasks.checker);
+    chat
+}
+
+async fn user(chat: &Chat, name: &str) -> AuthUser {
+    let issued = chat
+        .auth()
+        .register(ClientAddr::LOCAL, name, "correct horse battery")
+        .await
+        .unwrap();
+    chat.auth().authenticate(&issued.token).await.unwrap()
+}
+
+async fn joined(chat: &Chat, me: &AuthUser, conv: ConversationId) -> Connection {
+    let mut connection = chat.connect(me.clone()).await.unwrap();
+    let answer = connection
+        .handle(
+            ClientCommand::JoinConversation {
+                conv_id: conv,
+                last_seq: None,
+                user_id: None,
+            },
+            Some("j".into()),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        answer.event,
+        ServerEvent::JoinedConversation { .. }
+    ));
+    connection
+}
+
+/// Reads `connection` until it has `count` messages of `conv`; returns their seqs in order.
+async fn messages(connection: &mut Connection, conv: ConversationId, count: usize) -> Vec<Seq> {
+    let mut seqs = Vec::new();
+    while seqs.len() < count {
+        let frame = timeout(Duration::from_secs(10), connection.next_frame())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} messages within 10 s", seqs.len()));
+        if let ServerEvent::NewMessage { message } | ServerEvent::MessageSent { message } =
+            frame.event
+            && message.conv_id == conv
+        {
+            seqs.push(message.seq);
+        }
+    }
+    seqs
+}
+
+async fn every_connection_ends_with_the_database_history(seed: u64) {
+    let db = TestDb::new(Engine::Postgres).await;
+    let bus = MemoryBus::new().with_faults(seed, 20, 10, 20);
+    let shutdown = CancellationToken::new();
+    let (a, b) = (
+        node(&db, &bus, "a", &shutdown).await,
+        node(&db, &bus, "b", &shutdown).await,
+    );
+    let alice = user(&a, "alice").await;
+    let bob = user(&a, "bob").await;
+    // Bob hears of the new conversation on node b, through the relay or the position check.
+    let mut bob_feed = b.connect(bob.clone()).await.unwrap();
+    let conv = a
+        .open_conversation(&alice, Target::Id(bob.id()))
+        .await
+        .unwrap()
+        .conversation
+        .id;
+    let announced = timeout(Duration::from_secs(10), bob_feed.next_frame())
+        .await
+        .expect("the announcement reaches node b");
+    assert!(
+        matches!(announced.event, ServerEvent::ConversationCreated { ref conversation } if conversation.id == conv)
+    );
+    let mut on_a = joined(&a, &bob, conv).await;
+    let mut on_b = joined(&b, &alice, conv).await;
+    // Both send through their own node, at once.
+    let (a2, b2, alice2, bob2) = (a.clone(), b.clone(), alice.clone(), bob.clone());
+    let sending = tokio::spawn(async move {
+        for i in 0..60 {
+            a2.send(&alice2, conv, &format!("a{i}"), None)
+                .await
+                .unwrap();
+            b2.send(&bob2, conv, &format!("b{i}"), None).await.unwrap();
+        }
+    });
+    let (seen_a, seen_b) = tokio::join!(
+        messages(&mut on_a, conv, 120),
+        messages(&mut on_b, conv, 120)
+    );
+    sending.await.unwrap();
+    let stored: Vec<Seq> = (1..=120).map(Seq).collect();
+    assert_eq!(seen_a, stored, "node a's connection (seed {seed})");
+    assert_eq!(seen_b, stored, "node b's connection (seed {seed})");
+    // A read mark on node a reaches bob's feed on node b.
+    a.mark_read(&alice, conv, Seq(120)).await.unwrap();
+    loop {
+        let frame = timeout(Duration::from_secs(10), bob_feed.next_frame())
+            .await
+            .expect("the read mark reaches node b");
+        if let ServerEvent::ConversationRead {
+            user_id,
+            last_read_seq,
+            ..
+        } = frame.event
+        {
+            assert_eq!((user_id, last_read_seq), (alice.id(), Seq(120)));
+            break;
+        }
+    }
+    shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lossy_bus_loses_nothing_seed_1() {
+    every_connection_ends_with_the_database_history(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lossy_bus_loses_nothing_seed_7() {
+    every_connection_ends_with_the_database_history(7).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lossy_bus_loses_nothing_seed_42() {
+    every_connection_ends_with_the_database_history(42).await;
+}

@@ -16,7 +16,7 @@ use crate::protocol::{
     ConversationId, ConversationView, FeedPos, MessagePage, MessageView, ReadMark, Seq, UserId,
     UserView,
 };
-use crate::quota::Quota;
+use crate::quota::{Quota, SharedLimiter, SharedSlot};
 use crate::relay::Relay;
 use crate::store::{Access, ConversationRecord, Created, Inserted, MarkMoved, Page, Store};
 use crate::user::{AuthUser, UserName};
@@ -137,6 +137,8 @@ struct Inner {
     send_locks: Vec<tokio::sync::Mutex<()>>,
     /// The relay to the other nodes, when there are several.
     relay: std::sync::OnceLock<Relay>,
+    /// Where every limit is counted for all nodes, when there are several.
+    shared: SharedSlot,
 }
 
 const SEND_LOCK_STRIPES: usize = 64;
@@ -163,16 +165,24 @@ impl Chat {
         config: ChatConfig,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let auth = Auth::new(store.clone(), secret, &config.auth, clock);
-        let send_limit = Quota::new(NonZeroU32::new(config.send_per_second).map(|rate| {
-            let burst = NonZeroU32::new(config.send_burst).unwrap_or(rate);
-            governor::Quota::per_second(rate).allow_burst(burst)
-        }));
-        let new_conversations =
-            Quota::new(NonZeroU32::new(config.conversations_per_hour).map(|rate| {
+        let shared = SharedSlot::default();
+        let auth = Auth::new(store.clone(), secret, &config.auth, clock, shared.clone());
+        let send_limit = Quota::new(
+            "send",
+            NonZeroU32::new(config.send_per_second).map(|rate| {
+                let burst = NonZeroU32::new(config.send_burst).unwrap_or(rate);
+                governor::Quota::per_second(rate).allow_burst(burst)
+            }),
+            shared.clone(),
+        );
+        let new_conversations = Quota::new(
+            "conversations",
+            NonZeroU32::new(config.conversations_per_hour).map(|rate| {
                 let burst = NonZeroU32::new(config.conversation_burst).unwrap_or(rate);
                 governor::Quota::per_hour(rate).allow_burst(burst)
-            }));
+            }),
+            shared.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 send_limit,
@@ -186,6 +196,7 @@ impl Chat {
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
                 relay: std::sync::OnceLock::new(),
+                shared,
             }),
         }
     }
@@ -247,6 +258,19 @@ impl Chat {
             .set(relay)
             .map_err(|_| ChatError::internal("attaching the relay", "it is attached already"))?;
         Ok(tasks)
+    }
+
+    /// Counts every limit (sends, new conversations, sign-ins, sign-ups) for all nodes at once
+    /// through `limiter`, falling back to this node's own count while it is out of reach. At
+    /// most once per `Chat`.
+    pub fn share_limits(
+        &self,
+        limiter: std::sync::Arc<dyn SharedLimiter>,
+    ) -> Result<(), ChatError> {
+        self.inner
+            .shared
+            .set(limiter)
+            .map_err(|_| ChatError::internal("sharing the limits", "they are shared already"))
     }
 
     /// The relay to the other nodes, if this node has one.
@@ -419,7 +443,7 @@ impl Chat {
                 fresh: false,
             });
         }
-        self.inner.new_conversations.check(&me.id())?;
+        self.inner.new_conversations.check(&me.id()).await?;
         let Created {
             id,
             fresh,
@@ -499,7 +523,7 @@ impl Chat {
         let body = MessageBody::parse(text, self.inner.config.max_message_chars)?;
         let client_id = client_id.map(ClientMessageId::parse).transpose()?;
         self.check_member(me, conversation).await?;
-        self.check_send_quota(me)?;
+        self.check_send_quota(me).await?;
         let stripe = conversation.0.rem_euclid(SEND_LOCK_STRIPES as i64) as usize;
         let _order = self.inner.send_locks[stripe].lock().await;
         let Inserted { message, fresh } = self
@@ -616,8 +640,8 @@ impl Chat {
 
     /// Counts one send against the caller's quota. Retries of a stored message count too: a
     /// client hammering retries is slowed like any other.
-    fn check_send_quota(&self, me: &AuthUser) -> Result<(), ChatError> {
-        self.inner.send_limit.check(&me.id())
+    async fn check_send_quota(&self, me: &AuthUser) -> Result<(), ChatError> {
+        self.inner.send_limit.check(&me.id()).await
     }
 
     async fn check_member(

@@ -73,6 +73,8 @@ pub enum ChatError {
     RequestTimeout,
     #[error("storage failure")]
     Storage(#[source] sqlx::Error),
+    #[error("the database is not answering; try again shortly")]
+    StorageUnavailable,
     /// A failure of the server's own (signing, hashing, start-up): `context` says what was
     /// being done, `source` why it failed; neither reaches a client.
     #[error("internal error")]
@@ -119,6 +121,7 @@ impl ChatError {
             Self::RouteNotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::RequestTimeout => ErrorCode::RequestTimeout,
+            Self::StorageUnavailable => ErrorCode::StorageUnavailable,
             Self::Storage(_) | Self::Internal { .. } => ErrorCode::Internal,
         }
     }
@@ -158,7 +161,15 @@ impl From<&ChatError> for ErrorView {
 }
 
 impl From<sqlx::Error> for ChatError {
+    /// A database out of reach (no connection within the pool's wait, a broken connection) is
+    /// `storageUnavailable`, which clients retry; anything else is a failure of the server.
     fn from(error: sqlx::Error) -> Self {
-        Self::Storage(error)
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::warn!(%error, "database unavailable");
+                Self::StorageUnavailable
+            }
+            error => Self::Storage(error),
+        }
     }
 }

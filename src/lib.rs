@@ -18,7 +18,7 @@ pub mod hub;
 #[cfg(feature = "server")]
 pub mod message;
 #[cfg(feature = "server")]
-mod quota;
+pub mod quota;
 #[cfg(feature = "server")]
 pub mod relay;
 #[cfg(feature = "server")]

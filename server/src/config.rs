@@ -141,6 +141,39 @@ pub struct Config {
     #[arg(long, env = "NATTER_DB_CONNECTIONS", default_value_t = 8)]
     pub db_connections: u32,
 
+    /// Seconds one database operation may take before it fails with `storageUnavailable`
+    #[arg(long, env = "NATTER_DB_TIMEOUT_SECS", default_value_t = 5)]
+    pub db_timeout_secs: u64,
+
+    /// Redis that joins several natter nodes on one PostgreSQL database (redis://host:port):
+    /// events cross between nodes through it and limits are counted on it. Without it, one
+    /// process serves alone
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// This node's name among the others [default: generated]
+    #[arg(long, env = "NATTER_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Seconds between position checks (what this node missed from the others, read from the
+    /// database) while Redis is healthy; every second while it is not
+    #[arg(long, env = "NATTER_POSITION_CHECK_SECS", default_value_t = 5)]
+    pub position_check_secs: u64,
+
+    /// Test only: drop one relayed event in this many (0: none)
+    #[arg(
+        long,
+        env = "NATTER_RELAY_DROP_ONE_IN",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub relay_drop_one_in: u64,
+
+    /// Seconds between SIGTERM and closing the sockets, while /readyz already answers 503 so
+    /// that a load balancer stops sending new clients here
+    #[arg(long, env = "NATTER_DRAIN_SECS", default_value_t = 0)]
+    pub drain_secs: u64,
+
     /// Mark the session cookie Secure (set when natter is served over HTTPS)
     #[arg(long, env = "NATTER_SECURE_COOKIES")]
     pub secure_cookies: bool,

@@ -1,6 +1,7 @@
 //! natter's server: the axum router that puts the site, the REST API and the sockets in front
 //! of the chat core, and the lifecycle around it (start-up, graceful shutdown).
 
+pub mod cluster;
 pub mod config;
 pub mod credentials;
 pub mod guard;
@@ -48,6 +49,9 @@ pub struct Application {
     limits: ListenLimits,
     request_timeout: Duration,
     session_purge: Duration,
+    drain: Duration,
+    /// The relay's tasks, spawned when serving starts.
+    relay: Option<natter::relay::RelayTasks>,
 }
 
 impl Application {
@@ -55,11 +59,40 @@ impl Application {
     /// the state every handler shares.
     pub async fn build(config: Config, leptos: LeptosOptions) -> anyhow::Result<Self> {
         let addr = config.addr.unwrap_or(leptos.site_addr);
-        let store = Store::connect(&config.database_url, config.db_connections)
-            .await
-            .with_context(|| format!("opening the database {}", redact(&config.database_url)))?;
+        if config.redis_url.is_some()
+            && natter::store::Engine::of_url(&config.database_url)? == natter::store::Engine::Sqlite
+        {
+            anyhow::bail!(
+                "REDIS_URL joins several nodes, which must share one PostgreSQL database; \
+                 DATABASE_URL names a SQLite file (use postgres://…, or leave REDIS_URL unset \
+                 for a single node)"
+            );
+        }
+        let store = Store::connect_with(
+            &config.database_url,
+            config.db_connections,
+            Duration::from_secs(config.db_timeout_secs.max(1)),
+        )
+        .await
+        .with_context(|| format!("opening the database {}", redact(&config.database_url)))?;
         let secret = signing_secret(&config)?;
         let chat = Chat::new(store, secret.as_bytes(), config.chat());
+        let shutdown = CancellationToken::new();
+        let relay = match &config.redis_url {
+            None => None,
+            Some(url) => {
+                let link = cluster::RedisLink::connect(url)
+                    .await
+                    .with_context(|| format!("connecting to Redis at {}", redact(url)))?;
+                let node = config.node_id.clone().unwrap_or_else(generated_node_id);
+                let mut relay = natter::relay::RelayConfig::new(node.clone());
+                relay.check_every = Duration::from_secs(config.position_check_secs.max(1));
+                relay.drop_one_in = config.relay_drop_one_in;
+                chat.share_limits(link.clone())?;
+                tracing::info!(%node, "joining the other nodes through Redis");
+                Some(chat.attach_relay(link, relay, shutdown.clone())?)
+            }
+        };
         let state = AppState {
             chat,
             leptos,
@@ -69,8 +102,9 @@ impl Application {
                 max_frame_bytes: config.max_frame_bytes,
                 write_timeout: Duration::from_secs(config.write_timeout_secs),
             }),
-            shutdown: CancellationToken::new(),
+            shutdown,
             connections: TaskTracker::new(),
+            draining: Arc::default(),
         };
         let limits = ListenLimits {
             max_connections: config
@@ -85,13 +119,16 @@ impl Application {
             limits,
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
             session_purge: Duration::from_secs(config.session_purge_secs.max(1)),
+            drain: Duration::from_secs(config.drain_secs),
+            relay,
         })
     }
 
-    /// Serves until `signal` resolves, then stops accepting, tells every socket the server is
-    /// going away (1001), and waits up to the grace period for work in flight.
+    /// Serves until `signal` resolves, then drains (`/readyz` answers 503 for `--drain-secs`),
+    /// stops accepting, tells every socket the server is going away (1001), and waits up to
+    /// the grace period for work in flight.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
@@ -109,11 +146,21 @@ impl Application {
         }
         let shutdown = state.shutdown.clone();
         let router = router(state.clone(), self.request_timeout);
-        let stop = shutdown.clone();
+        let (stop, draining, drain) = (shutdown.clone(), state.draining.clone(), self.drain);
         tokio::spawn(async move {
             signal.await;
+            draining.store(true, std::sync::atomic::Ordering::Release);
+            if !drain.is_zero() {
+                tracing::info!(?drain, "draining: not ready any more");
+                tokio::time::sleep(drain).await;
+            }
             stop.cancel();
         });
+        if let Some(relay) = self.relay.take() {
+            state.connections.spawn(relay.publisher);
+            state.connections.spawn(relay.subscriber);
+            state.connections.spawn(relay.checker);
+        }
         state.connections.spawn(purge_sessions(
             state.chat.clone(),
             self.session_purge,
@@ -268,6 +315,20 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// A node name for a node started without one: host, process and a random tail.
+fn generated_node_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "node".into());
+    format!(
+        "{host}-{}-{:04x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() & 0xffff)
+    )
 }
 
 /// A database URL without its password, for logs and errors.

@@ -30,4 +30,6 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Tracks upgraded sockets, which axum's graceful shutdown does not wait for.
     pub connections: TaskTracker,
+    /// Set on SIGTERM, before the sockets are closed: `/readyz` answers 503 from then on.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }

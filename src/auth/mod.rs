@@ -27,6 +27,7 @@ pub use throttle::{ClientAddr, FAILURE_WINDOW, ThrottleConfig};
 use crate::clock::{Clock, UnixMillis};
 use crate::error::ChatError;
 use crate::protocol::{FeedPos, UserId};
+use crate::quota::SharedSlot;
 use crate::store::{LiveSession, Store, StoredCredentials};
 use crate::user::{AuthUser, Password, User, UserName};
 use password::Hasher;
@@ -119,7 +120,13 @@ const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 impl Auth {
     /// `secret` signs tokens (at least 32 bytes); `clock` tells when tokens and sessions expire.
-    pub fn new(store: Store, secret: &[u8], config: &AuthConfig, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        secret: &[u8],
+        config: &AuthConfig,
+        clock: Arc<dyn Clock>,
+        shared: SharedSlot,
+    ) -> Self {
         Self {
             clock,
             store,
@@ -128,7 +135,7 @@ impl Auth {
             token_ttl: config.token_ttl,
             secure_cookies: config.secure_cookies,
             hasher: Arc::new(Hasher::new(config.hash_concurrency, config.hash_queue)),
-            throttle: Arc::new(Throttle::new(&config.throttle)),
+            throttle: Arc::new(Throttle::new(&config.throttle, shared)),
         }
     }
 
@@ -176,7 +183,7 @@ impl Auth {
             .hasher
             .check_strength(password, name.as_str().to_owned())
             .await?;
-        self.throttle.before_signup(client)?;
+        self.throttle.before_signup(client).await?;
         let hash = self.hasher.hash(password).await?;
         let user = self.store.create_user(&name, &hash).await?;
         self.issue(user).await
@@ -191,7 +198,7 @@ impl Auth {
         username: &str,
         password: &str,
     ) -> Result<Issued, ChatError> {
-        self.throttle.before_login(username, client)?;
+        self.throttle.before_login(username, client).await?;
         // A name that cannot exist is simply a wrong credential: no hint about the rules.
         let found = match UserName::parse(username) {
             Ok(name) => self.store.credentials(&name).await?,

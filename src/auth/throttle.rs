@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::error::ChatError;
-use crate::quota::Quota;
+use crate::quota::{Quota, SharedSlot};
 
 /// How long an account's sign-in failures are remembered.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -83,26 +83,38 @@ pub(crate) struct Throttle {
 }
 
 impl Throttle {
-    pub(crate) fn new(config: &ThrottleConfig) -> Self {
+    pub(crate) fn new(config: &ThrottleConfig, shared: SharedSlot) -> Self {
         let per_minute = |n| NonZeroU32::new(n).map(governor::Quota::per_minute);
         let per_hour = |n| NonZeroU32::new(n).map(governor::Quota::per_hour);
         Self {
-            login_pair: Quota::new(per_minute(config.login_per_minute)),
-            login_address: Quota::new(per_minute(config.login_address_per_minute)),
+            login_pair: Quota::new("login", per_minute(config.login_per_minute), shared.clone()),
+            login_address: Quota::new(
+                "login-address",
+                per_minute(config.login_address_per_minute),
+                shared.clone(),
+            ),
             failures: Mutex::new(Failures {
                 limit: config.login_name_failures as usize,
                 names: HashMap::new(),
             }),
-            signup_address: Quota::new(per_hour(config.signup_per_hour)),
-            signup_total: Quota::new(per_hour(config.signup_total_per_hour)),
+            signup_address: Quota::new(
+                "signup-address",
+                per_hour(config.signup_per_hour),
+                shared.clone(),
+            ),
+            signup_total: Quota::new("signup", per_hour(config.signup_total_per_hour), shared),
         }
     }
 
     /// Counts a sign-in attempt on `name` (as typed) from `client`, or refuses it.
-    pub(crate) fn before_login(&self, name: &str, client: ClientAddr) -> Result<(), ChatError> {
+    pub(crate) async fn before_login(
+        &self,
+        name: &str,
+        client: ClientAddr,
+    ) -> Result<(), ChatError> {
         let address = client.key();
-        self.login_address.check(&address)?;
-        self.login_pair.check(&(name_key(name), address))?;
+        self.login_address.check(&address).await?;
+        self.login_pair.check(&(name_key(name), address)).await?;
         self.lock().check(&name_key(name), address)
     }
 
@@ -112,9 +124,9 @@ impl Throttle {
     }
 
     /// Counts a sign-up from `client`, or refuses it.
-    pub(crate) fn before_signup(&self, client: ClientAddr) -> Result<(), ChatError> {
-        self.signup_address.check(&client.key())?;
-        self.signup_total.check(&())
+    pub(crate) async fn before_signup(&self, client: ClientAddr) -> Result<(), ChatError> {
+        self.signup_address.check(&client.key()).await?;
+        self.signup_total.check(&()).await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
@@ -223,28 +235,37 @@ mod tests {
         assert_eq!(addr("::ffff:10.0.0.1").key(), addr("10.0.0.1").key());
     }
 
-    #[test]
-    fn an_account_under_attack_holds_off_the_failing_clients_but_not_a_clean_one() {
-        let throttle = Throttle::new(&config());
+    #[tokio::test]
+    async fn an_account_under_attack_holds_off_the_failing_clients_but_not_a_clean_one() {
+        let throttle = Throttle::new(&config(), SharedSlot::default());
         for attacker in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
-            throttle.before_login("Alice", addr(attacker)).unwrap();
+            throttle
+                .before_login("Alice", addr(attacker))
+                .await
+                .unwrap();
             throttle.login_failed("Alice", addr(attacker));
         }
         assert!(matches!(
-            throttle.before_login("alice", addr("10.0.0.2")),
+            throttle.before_login("alice", addr("10.0.0.2")).await,
             Err(ChatError::RateLimited { retry_after_ms }) if retry_after_ms > 0
         ));
-        throttle.before_login("alice", addr("192.0.2.7")).unwrap();
-        throttle.before_login("bob", addr("10.0.0.2")).unwrap();
+        throttle
+            .before_login("alice", addr("192.0.2.7"))
+            .await
+            .unwrap();
+        throttle
+            .before_login("bob", addr("10.0.0.2"))
+            .await
+            .unwrap();
     }
 
-    #[test]
-    fn sign_ups_are_limited_per_address_and_in_total() {
-        let throttle = Throttle::new(&config());
-        throttle.before_signup(addr("10.0.0.1")).unwrap();
-        throttle.before_signup(addr("10.0.0.1")).unwrap();
-        assert!(throttle.before_signup(addr("10.0.0.1")).is_err());
-        throttle.before_signup(addr("10.0.0.2")).unwrap();
-        assert!(throttle.before_signup(addr("10.0.0.3")).is_err());
+    #[tokio::test]
+    async fn sign_ups_are_limited_per_address_and_in_total() {
+        let throttle = Throttle::new(&config(), SharedSlot::default());
+        throttle.before_signup(addr("10.0.0.1")).await.unwrap();
+        throttle.before_signup(addr("10.0.0.1")).await.unwrap();
+        assert!(throttle.before_signup(addr("10.0.0.1")).await.is_err());
+        throttle.before_signup(addr("10.0.0.2")).await.unwrap();
+        assert!(throttle.before_signup(addr("10.0.0.3")).await.is_err());
     }
 }

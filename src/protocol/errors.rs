@@ -77,6 +77,9 @@ pub enum ErrorCode {
     /// The server is at capacity (connections, password hashing); try again after
     /// `Retry-After`.
     ServerBusy,
+    /// The database is out of reach; nothing was changed (or, for a send with a `clientId`,
+    /// a retry with the same id is stored once).
+    StorageUnavailable,
     /// Something failed on the server; nothing was changed.
     Internal,
 }
@@ -117,6 +120,7 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::RequestTimeout,
         Self::ServerBusy,
+        Self::StorageUnavailable,
         Self::Internal,
     ];
 
@@ -150,7 +154,7 @@ impl ErrorCode {
             }
             Self::RateLimited | Self::TooManyConnections => 429,
             Self::Internal => 500,
-            Self::ServerBusy => 503,
+            Self::ServerBusy | Self::StorageUnavailable => 503,
         }
     }
 
@@ -171,6 +175,7 @@ impl ErrorCode {
             Self::RateLimited
             | Self::TooManyConnections
             | Self::ServerBusy
+            | Self::StorageUnavailable
             | Self::RequestTimeout
             | Self::ResyncRequired
             | Self::Internal => true,
@@ -241,6 +246,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "methodNotAllowed",
             Self::RequestTimeout => "requestTimeout",
             Self::ServerBusy => "serverBusy",
+            Self::StorageUnavailable => "storageUnavailable",
             Self::Internal => "internal",
         }
     }

@@ -34,22 +34,33 @@ use crate::error::ChatError;
 
 /// The database behind the chat: SQLite (embedded default) or PostgreSQL.
 #[derive(Clone, Debug)]
-pub enum Store {
-    Sqlite {
-        pool: SqlitePool,
-        /// Taken by every writer; see [`Store::writer`].
-        writer: Arc<Mutex<()>>,
-    },
+pub struct Store {
+    pool: Pool,
+    /// Taken by every SQLite writer; see [`Store::writer`].
+    writer: Arc<Mutex<()>>,
+    /// How long one operation may take before it fails with `storageUnavailable` (a
+    /// database that stopped answering must not hold requests and sockets for ever).
+    timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the open pool, whichever engine it is.
+/// Runs `$body` with `$pool` bound to the open pool, whichever engine it is, within the
+/// store's time limit. `?` inside `$body` gives up the operation with its error.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            Store::Sqlite { pool: $pool, .. } => $body,
-            Store::Postgres($pool) => $body,
-        }
+        $store
+            .timed(async {
+                Ok::<_, $crate::error::ChatError>(match &$store.pool {
+                    $crate::store::Pool::Sqlite($pool) => $body,
+                    $crate::store::Pool::Postgres($pool) => $body,
+                })
+            })
+            .await?
     };
 }
 pub(crate) use with_pool;
@@ -77,10 +88,22 @@ impl Engine {
 }
 
 impl Store {
+    /// How long one operation may take by default.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
     /// Opens the database named by `url` (creating a SQLite file and its folder if missing)
     /// and applies that engine's migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, ChatError> {
-        let store = match Engine::of_url(url)? {
+        Self::connect_with(url, max_connections, Self::DEFAULT_TIMEOUT).await
+    }
+
+    /// `connect`, with `timeout` for every operation.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        timeout: Duration,
+    ) -> Result<Self, ChatError> {
+        let pool = match Engine::of_url(url)? {
             Engine::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
@@ -103,32 +126,51 @@ impl Store {
                     .run(&pool)
                     .await
                     .map_err(|e| ChatError::internal("applying the SQLite migrations", e))?;
-                Self::Sqlite {
-                    pool,
-                    writer: Arc::default(),
-                }
+                Pool::Sqlite(pool)
             }
             Engine::Postgres => {
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(timeout)
                     .connect(url)
                     .await?;
                 sqlx::migrate!("migrations/postgres")
                     .run(&pool)
                     .await
                     .map_err(|e| ChatError::internal("applying the PostgreSQL migrations", e))?;
-                Self::Postgres(pool)
+                Pool::Postgres(pool)
             }
         };
-        Ok(store)
+        Ok(Self {
+            pool,
+            writer: Arc::default(),
+            timeout,
+        })
     }
 
     pub fn engine(&self) -> Engine {
-        match self {
-            Self::Sqlite { .. } => Engine::Sqlite,
-            Self::Postgres(_) => Engine::Postgres,
+        match self.pool {
+            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Postgres(_) => Engine::Postgres,
         }
+    }
+
+    /// Runs one operation within the store's time limit.
+    async fn timed<T>(
+        &self,
+        operation: impl std::future::Future<Output = Result<T, ChatError>>,
+    ) -> Result<T, ChatError> {
+        tokio::time::timeout(self.timeout, operation)
+            .await
+            .map_err(|_| ChatError::StorageUnavailable)?
+    }
+
+    /// Whether the database answers (for readiness).
+    pub async fn ping(&self) -> Result<(), ChatError> {
+        with_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?.rows_affected()
+        });
+        Ok(())
     }
 
     /// Queues a writer behind the others. SQLite takes one writer at a time, and one that
@@ -136,15 +178,18 @@ impl Store {
     /// get in: a long tail under concurrent sends (docs/PERFORMANCE.md, finding 3). Here they
     /// wait in order instead. PostgreSQL locks rows and needs no queue.
     async fn writer(&self) -> Option<MutexGuard<'_, ()>> {
-        match self {
-            Self::Sqlite { writer, .. } => Some(writer.lock().await),
-            Self::Postgres(_) => None,
+        match self.pool {
+            Pool::Sqlite(_) => Some(self.writer.lock().await),
+            Pool::Postgres(_) => None,
         }
     }
 
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
-        with_pool!(self, pool => pool.close().await)
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
     }
 }
 

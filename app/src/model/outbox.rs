@@ -489,6 +489,7 @@ mod tests {
                     | ErrorCode::TokenExpired
                     | ErrorCode::TooManyConnections
                     | ErrorCode::ServerBusy
+                    | ErrorCode::StorageUnavailable
                     | ErrorCode::RequestTimeout
             );
             assert_eq!(is_final(*code), expected, "{code:?}");

@@ -14,6 +14,7 @@ use crate::state::AppState;
     info(title = "natter", description = "Real-time chat: REST API. The live events travel over `/ws` (see docs/PROTOCOL.md) and Socket.IO."),
     paths(
         health::healthz,
+        health::readyz,
         auth::register,
         auth::login,
         auth::logout,

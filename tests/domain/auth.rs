@@ -93,12 +93,7 @@ async fn sign_in_attempts_on_one_name_are_limited(engine: Engine) {
 
 async fn a_token_stops_working_after_logout(engine: Engine) {
     let f = Fixture::new(engine).await;
-    let issued = f
-        .chat
-        .auth()
-        .register(ClientAddr::LOCAL, "alice", "correct horse battery")
-        .await
-        .unwrap();
+    let issued = f.register("alice").await;
     let me = f.chat.auth().authenticate(&issued.token).await.unwrap();
     f.chat.auth().logout(&me).await.unwrap();
     assert!(matches!(
@@ -116,12 +111,7 @@ async fn an_expired_token_is_refused_as_expired(engine: Engine) {
     config.auth.token_ttl = Duration::from_secs(60);
     let clock = ManualClock::new();
     let f = Fixture::with_clock(engine, config, clock.clone()).await;
-    let issued = f
-        .chat
-        .auth()
-        .register(ClientAddr::LOCAL, "alice", "correct horse battery")
-        .await
-        .unwrap();
+    let issued = f.register("alice").await;
     let me = f.chat.auth().authenticate(&issued.token).await.unwrap();
     clock.advance(Duration::from_secs(59));
     assert!(f.chat.auth().authenticate(&issued.token).await.is_ok());

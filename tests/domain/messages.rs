@@ -133,15 +133,7 @@ async fn concurrent_retries_with_one_client_id_store_one_message(engine: Engine)
     assert_eq!(fresh, 1);
     ids.dedup();
     assert_eq!(ids.len(), 1);
-    assert_eq!(
-        f.chat
-            .history(&alice, conv, None, None)
-            .await
-            .unwrap()
-            .messages
-            .len(),
-        1
-    );
+    assert_eq!(f.stored(&alice, conv).await.len(), 1);
 }
 
 async fn message_bodies_are_validated(engine: Engine) {
@@ -163,14 +155,7 @@ async fn message_bodies_are_validated(engine: Engine) {
         f.chat.send(&alice, conv, "ok", Some("bad id!")).await,
         Err(ChatError::InvalidClientId)
     ));
-    assert!(
-        f.chat
-            .history(&alice, conv, None, None)
-            .await
-            .unwrap()
-            .messages
-            .is_empty()
-    );
+    assert!(f.stored(&alice, conv).await.is_empty());
 }
 
 async fn a_spoofed_user_id_is_refused_and_not_acted_on(engine: Engine) {
@@ -187,14 +172,7 @@ async fn a_spoofed_user_id_is_refused_and_not_acted_on(engine: Engine) {
     };
     let frame = connection.handle(spoofed, Some("s".into())).await.unwrap();
     assert!(matches!(frame.event, ServerEvent::Error(ref e) if e.code == ErrorCode::SpoofedUser));
-    assert!(
-        f.chat
-            .history(&alice, conv, None, None)
-            .await
-            .unwrap()
-            .messages
-            .is_empty()
-    );
+    assert!(f.stored(&alice, conv).await.is_empty());
 }
 
 async fn a_user_sending_too_fast_is_told_to_slow_down(engine: Engine) {
@@ -224,15 +202,7 @@ async fn a_user_sending_too_fast_is_told_to_slow_down(engine: Engine) {
         .send(&alice, conv, "after waiting", None)
         .await
         .unwrap();
-    assert_eq!(
-        f.chat
-            .history(&alice, conv, None, None)
-            .await
-            .unwrap()
-            .messages
-            .len(),
-        5
-    );
+    assert_eq!(f.stored(&alice, conv).await.len(), 5);
 }
 
 natter::on_both_engines!(

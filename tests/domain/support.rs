@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use natter::auth::ClientAddr;
+use natter::auth::{ClientAddr, Issued};
 use natter::clock::ManualClock;
-use natter::protocol::{ConversationId, ServerFrame};
+use natter::protocol::{ConversationId, MessageView, ServerFrame};
 use natter::store::Engine;
 use natter::testdb::TestDb;
 use natter::{AuthUser, Chat, ChatConfig, Store, Target};
@@ -54,14 +54,28 @@ impl Fixture {
         Self { chat, _db: db }
     }
 
-    pub async fn user(&self, name: &str) -> AuthUser {
-        let issued = self
-            .chat
+    /// Signs `name` up; its token and user.
+    pub async fn register(&self, name: &str) -> Issued {
+        self.chat
             .auth()
             .register(ClientAddr::LOCAL, name, "correct horse battery")
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Signs `name` up and authenticates its token.
+    pub async fn user(&self, name: &str) -> AuthUser {
+        let issued = self.register(name).await;
         self.chat.auth().authenticate(&issued.token).await.unwrap()
+    }
+
+    /// Every message of `conv` as `user` reads it, oldest first (one page: the tests stay small).
+    pub async fn stored(&self, user: &AuthUser, conv: ConversationId) -> Vec<MessageView> {
+        self.chat
+            .history(user, conv, None, None)
+            .await
+            .unwrap()
+            .messages
     }
 
     pub async fn pair(&self) -> (AuthUser, AuthUser, ConversationId) {

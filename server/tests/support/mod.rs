@@ -1,11 +1,10 @@
 //! The one test harness of the `server` package, shared by the API tests, the fault tests and
-//! the bench (each includes it with `#[path = "…/support/mod.rs"] mod support;`, so it is
-//! compiled into each of them): a server to talk to — in-process (`app::TestApp`) or as child
-//! processes of the real binary (`process::ServerProcess`, any number on one database) — the
-//! HTTP face both share (`api::Api`, with the one `api::Account` type), the native WebSocket
-//! client (`ws::WsClient`), command builders, and [`until`]. It asserts and panics (with `expect`, never
-//! `unwrap`: the bench is not test code to the lints) and holds no scenario of its own.
-// Each binary uses part of the harness: what the bench does not call is dead code to the bench.
+//! the bench, each of which includes it with `#[path = "…/support/mod.rs"] mod support;`: a
+//! server to talk to — in-process (`app::TestApp`) or child processes of the real binary
+//! (`process::ServerProcess`, any number on one database) — the HTTP face both share
+//! (`api::Api`, with the one `api::Account` type), the native WebSocket client
+//! (`ws::WsClient`), command builders, and [`until`]. It asserts and panics, with `expect`
+//! rather than `unwrap` (the bench is not test code to the lints), and holds no scenario.
 #![allow(
     dead_code,
     reason = "each test binary and the bench use a part of the shared harness"

@@ -105,21 +105,14 @@ impl Launch {
     /// A process on `backing`, which other processes may share (a cluster of nodes).
     pub async fn start_on(&self, backing: &Arc<Backing>) -> ServerProcess {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
-        let own = [
-            ("NATTER_ADDR", addr.to_string()),
-            ("DATABASE_URL", backing.db.url.clone()),
-            ("NATTER_DATA_DIR", backing.data_dir().display().to_string()),
-        ];
-        let launch = own
-            .into_iter()
-            .fold(
-                Self {
-                    binary: self.binary.clone(),
-                    env: Vec::new(),
-                },
-                |launch, (key, value)| launch.env(key, value),
-            )
-            .envs_from(&self.env);
+        let launch = Self {
+            binary: self.binary.clone(),
+            env: Vec::new(),
+        }
+        .env("NATTER_ADDR", addr.to_string())
+        .env("DATABASE_URL", backing.db.url.clone())
+        .env("NATTER_DATA_DIR", backing.data_dir().display().to_string())
+        .envs_from(&self.env);
         let server = ServerProcess {
             api: Api::new(addr),
             launch,

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{PASSWORD, TestApp, until};
+use crate::support::api::{Account, PASSWORD};
+use crate::support::app::TestApp;
+use crate::support::until;
 
 /// A server that takes `X-Forwarded-For` from loopback, so that tests can speak as several
 /// client addresses.
@@ -66,7 +68,7 @@ async fn login_as(
 #[tokio::test]
 async fn a_guesser_is_held_off_but_the_owner_gets_in_from_another_client() {
     let app = behind_proxy(|_| {}).await;
-    app.user("alice").await;
+    app.register("alice").await;
     for _ in 0..10 {
         let (status, _, _) = login_as(&app, "203.0.113.1", "alice", "a wrong guess").await;
         assert_eq!(status, 401);
@@ -98,7 +100,7 @@ async fn spraying_guesses_over_many_accounts_from_one_client_is_limited() {
 #[tokio::test]
 async fn an_account_guessed_from_many_clients_holds_them_off_but_not_a_clean_one() {
     let app = behind_proxy(|config| config.login_name_failures = 3).await;
-    app.user("alice").await;
+    app.register("alice").await;
     for attacker in ["203.0.113.10", "203.0.113.11", "203.0.113.12"] {
         let (status, _, _) = login_as(&app, attacker, "alice", "a wrong guess").await;
         assert_eq!(status, 401);
@@ -324,13 +326,13 @@ async fn an_oversized_server_function_body_gets_413() {
 #[tokio::test]
 async fn one_user_cannot_hold_more_sockets_than_the_cap() {
     let app = TestApp::spawn_with(Engine::Sqlite, |config| config.max_user_connections = 3).await;
-    let alice = app.user("alice").await;
-    let bob = app.user("bob").await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
     let mut open = Vec::new();
     for _ in 0..3 {
         open.push(app.ws(&alice).await);
     }
-    let request = |user: &crate::support::User| {
+    let request = |user: &Account| {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         format!("ws://{}/ws?token={}", app.addr, user.token)
             .into_client_request()
@@ -405,8 +407,8 @@ async fn cross_site(
 #[tokio::test]
 async fn cross_site_writes_with_the_cookie_are_refused() {
     let app = TestApp::spawn(Engine::Sqlite).await;
-    let alice = app.user("alice").await;
-    app.user("mallory").await;
+    let alice = app.register("alice").await;
+    app.register("mallory").await;
     for path in [
         "/api/auth/logout",
         "/_sf/sign_out",
@@ -444,7 +446,7 @@ async fn cross_site_writes_with_the_cookie_are_refused() {
     )
     .await;
     assert_eq!(response.status(), 200);
-    let bob = app.user("bob").await;
+    let bob = app.register("bob").await;
     let response = app
         .http
         .post(app.url("/api/auth/logout"))
@@ -458,7 +460,7 @@ async fn cross_site_writes_with_the_cookie_are_refused() {
         204,
         "a bearer token is not a CSRF vector"
     );
-    let carol = app.user("carol").await;
+    let carol = app.register("carol").await;
     let response = cross_site(
         &app,
         "/api/auth/logout",
@@ -532,8 +534,8 @@ async fn pages_carry_a_content_security_policy_and_every_response_the_safety_hea
 
 async fn control_characters_are_refused_on_every_transport(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let alice = app.user("alice").await;
-    let bob = app.user("bob").await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
     let conv = app.conversation(&alice, &bob).await;
     let path = format!("/api/conversations/{}/messages", conv.id);
     for text in ["nul \u{0} inside", "escape \u{1b}[2J"] {
@@ -601,7 +603,7 @@ async fn control_characters_are_refused_on_every_transport(engine: Engine) {
 #[tokio::test]
 async fn the_rest_api_does_not_take_a_token_from_the_url() {
     let app = TestApp::spawn(Engine::Sqlite).await;
-    let alice = app.user("alice").await;
+    let alice = app.register("alice").await;
     let (status, body) = app
         .call(
             Method::GET,
@@ -623,12 +625,12 @@ async fn opening_conversations_with_many_strangers_is_limited() {
         config.conversation_burst = 10;
     })
     .await;
-    let alice = app.user("alice").await;
+    let alice = app.register("alice").await;
     let mut strangers = Vec::new();
     for n in 0..12 {
-        strangers.push(app.user(&format!("stranger{n}")).await);
+        strangers.push(app.register(&format!("stranger{n}")).await);
     }
-    let open = |to: &crate::support::User| {
+    let open = |to: &Account| {
         let body = json!({"user2_id": to.id});
         let (app, alice) = (&app, &alice);
         async move {
@@ -647,7 +649,7 @@ async fn opening_conversations_with_many_strangers_is_limited() {
 
 async fn expired_sessions_are_purged(engine: Engine) {
     let app = TestApp::spawn_with(engine, |config| config.session_purge_secs = 1).await;
-    let alice = app.user("alice").await;
+    let alice = app.register("alice").await;
     let store = app.chat.store();
     store
         .create_session("expired-session", alice.id, UnixMillis(1))

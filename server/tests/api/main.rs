@@ -9,6 +9,7 @@ mod rest;
 #[cfg(test)]
 mod socketio;
 #[cfg(test)]
+#[path = "../support/mod.rs"]
 mod support;
 #[cfg(test)]
 mod ws;

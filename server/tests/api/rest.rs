@@ -4,7 +4,8 @@ use natter::store::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{PASSWORD, TestApp};
+use crate::support::api::PASSWORD;
+use crate::support::app::TestApp;
 
 async fn accounts_register_log_in_and_out(engine: Engine) {
     let app = TestApp::spawn(engine).await;
@@ -103,7 +104,7 @@ async fn accounts_register_log_in_and_out(engine: Engine) {
 
 async fn conversations_and_messages_round_trip(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let (status, created) = app
         .call(
             Method::POST,
@@ -206,9 +207,9 @@ async fn conversations_and_messages_round_trip(engine: Engine) {
 async fn a_stranger_can_neither_read_nor_post(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (alice, bob, eve) = (
-        app.user("alice").await,
-        app.user("bob").await,
-        app.user("eve").await,
+        app.register("alice").await,
+        app.register("bob").await,
+        app.register("eve").await,
     );
     let id = app.conversation(&alice, &bob).await.id.0;
     for (method, path, body) in [
@@ -243,7 +244,7 @@ async fn bad_requests_get_clear_errors(engine: Engine) {
         c.max_message_chars = 100;
     })
     .await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let id = app.conversation(&alice, &bob).await.id.0;
     let messages = format!("/api/conversations/{id}/messages");
     let cases = [
@@ -434,7 +435,7 @@ async fn responses_are_compressed_for_clients_that_accept_it(engine: Engine) {
 
 async fn repeated_sign_in_attempts_get_429_with_retry_after(engine: Engine) {
     let app = TestApp::spawn_with(engine, |config| config.login_rate = 2).await;
-    app.user("alice").await;
+    app.register("alice").await;
     let attempt = || {
         app.http
             .post(app.url("/api/auth/login"))

@@ -5,11 +5,14 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use natter::protocol::{ClientCommand, ConversationId, NewMessage, ServerEvent};
+use natter::protocol::ServerEvent;
 use natter::store::Engine;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, User, until};
+use crate::support::api::Account;
+use crate::support::app::TestApp;
+use crate::support::commands::{join, send};
+use crate::support::until;
 
 /// One Socket.IO packet of namespace `/chat`, as the server sent it.
 #[derive(Debug, PartialEq)]
@@ -159,7 +162,7 @@ fn parse(text: &str) -> Packet {
     }
 }
 
-fn token(user: &User) -> Value {
+fn token(user: &Account) -> Value {
     json!({ "token": user.token })
 }
 
@@ -176,7 +179,7 @@ async fn a_handshake_without_valid_credentials_or_from_a_foreign_origin_is_refus
         "{answer:?}"
     );
     // A browser page elsewhere cannot ride on a user's credentials; a configured origin can.
-    let alice = app.user("alice").await;
+    let alice = app.register("alice").await;
     let (_, answer) =
         PollingClient::connect_from(&app, token(&alice), Some("https://evil.example")).await;
     assert!(
@@ -195,7 +198,7 @@ async fn a_handshake_without_valid_credentials_or_from_a_foreign_origin_is_refus
 
 async fn a_socketio_message_reaches_a_native_socket_and_back(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
     let (mut sio, answer) = PollingClient::connect(&app, token(&alice)).await;
     assert_eq!(answer, Packet::Connect);
@@ -207,16 +210,7 @@ async fn a_socketio_message_reaches_a_native_socket_and_back(engine: Engine) {
         joined,
         json!({"convId": conv, "room": format!("conversation_{}", conv.0)})
     );
-    native
-        .request(
-            ClientCommand::JoinConversation {
-                conv_id: conv,
-                last_seq: None,
-                user_id: None,
-            },
-            "j",
-        )
-        .await;
+    native.request(join(conv), "j").await;
 
     let sent = sio
         .request(
@@ -234,7 +228,7 @@ async fn a_socketio_message_reaches_a_native_socket_and_back(engine: Engine) {
         ("hi bob", alice.id)
     );
 
-    native.send(send(conv, "hi alice"), None).await;
+    native.send(send(conv, "hi alice", None), None).await;
     let (event, data) = sio.next_event().await;
     assert_eq!(event, "newMessage");
     assert_eq!(data["message"]["message"], "hi alice");
@@ -243,7 +237,7 @@ async fn a_socketio_message_reaches_a_native_socket_and_back(engine: Engine) {
 
 async fn commands_are_answered_in_the_order_they_were_sent(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
     let (mut sio, _) = PollingClient::connect(&app, token(&alice)).await;
     // One request body, several packets: join, then a bad one, then sends.
@@ -284,7 +278,7 @@ async fn commands_are_answered_in_the_order_they_were_sent(engine: Engine) {
 
 async fn a_disconnect_frees_the_connection(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
     let (mut sio, _) = PollingClient::connect(&app, token(&alice)).await;
     sio.request("joinConversation", json!({"convId": conv}), 1)
@@ -292,7 +286,10 @@ async fn a_disconnect_frees_the_connection(engine: Engine) {
     // Alice's feed and the room.
     assert_eq!(app.chat.live_topics(), 2);
     sio.post("41/chat,").await;
-    wait_for(|| app.chat.live_topics() == 0).await;
+    until(Duration::from_secs(2), || async {
+        app.chat.live_topics() == 0
+    })
+    .await;
 }
 
 /// Socket.IO and `/ws` count against one cap per user; past it the handshake is refused with a
@@ -300,7 +297,7 @@ async fn a_disconnect_frees_the_connection(engine: Engine) {
 #[tokio::test]
 async fn one_user_cannot_hold_more_socketio_sockets_than_the_cap() {
     let app = TestApp::spawn_with(Engine::Sqlite, |config| config.max_user_connections = 2).await;
-    let alice = app.user("alice").await;
+    let alice = app.register("alice").await;
     let _native = app.ws(&alice).await;
     let (first, answer) = PollingClient::connect(&app, token(&alice)).await;
     assert!(matches!(answer, Packet::Connect), "{answer:?}");
@@ -320,7 +317,7 @@ async fn one_user_cannot_hold_more_socketio_sockets_than_the_cap() {
 
 async fn shutdown_closes_socketio_sessions_and_frees_their_rooms(engine: Engine) {
     let mut app = TestApp::spawn(engine).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
     let (mut sio, _) = PollingClient::connect(&app, token(&alice)).await;
     sio.request("joinConversation", json!({"convId": conv}), 1)
@@ -332,27 +329,6 @@ async fn shutdown_closes_socketio_sessions_and_frees_their_rooms(engine: Engine)
         .expect("shutdown within 5 s");
     waiting.await.unwrap();
     assert_eq!(app.chat.live_topics(), 0);
-}
-
-fn send(conv: ConversationId, text: &str) -> ClientCommand {
-    ClientCommand::SendMessage {
-        conv_id: conv,
-        message: NewMessage {
-            message: text.into(),
-        },
-        client_id: None,
-        user_id: None,
-    }
-}
-
-async fn wait_for(mut condition: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("condition not met within 2 s");
 }
 
 natter::on_both_engines!(

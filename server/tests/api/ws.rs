@@ -2,44 +2,15 @@
 
 use std::time::Duration;
 
-use natter::protocol::{
-    ClientCommand, ConversationId, CreateConvDto, ErrorCode, NewMessage, Seq, ServerEvent, UserId,
-};
+use natter::protocol::{ClientCommand, ErrorCode, Seq, ServerEvent};
 use natter::store::Engine;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::support::{TestApp, WsClient};
-
-fn create(user2_id: UserId) -> ClientCommand {
-    ClientCommand::CreateConversation {
-        create_conv_dto: Some(CreateConvDto {
-            user2_id: Some(user2_id),
-            username: None,
-        }),
-        username: None,
-        user_id: None,
-    }
-}
-
-fn join(conv: ConversationId) -> ClientCommand {
-    ClientCommand::JoinConversation {
-        conv_id: conv,
-        last_seq: None,
-        user_id: None,
-    }
-}
-
-fn send(conv: ConversationId, text: &str, client_id: Option<&str>) -> ClientCommand {
-    ClientCommand::SendMessage {
-        conv_id: conv,
-        message: NewMessage {
-            message: text.into(),
-        },
-        client_id: client_id.map(str::to_owned),
-        user_id: None,
-    }
-}
+use crate::support::app::TestApp;
+use crate::support::commands::{create, join, send};
+use crate::support::until;
+use crate::support::ws::WsClient;
 
 fn error_code(event: ServerEvent) -> ErrorCode {
     match event {
@@ -50,7 +21,7 @@ fn error_code(event: ServerEvent) -> ErrorCode {
 
 async fn the_seed_flow_works_end_to_end(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let (mut a, mut b) = (app.ws(&alice).await, app.ws(&bob).await);
     // conversationCreated reaches both members, joined to a room or not.
     let ServerEvent::ConversationCreated { conversation } = a.request(create(bob.id), "c1").await
@@ -131,9 +102,9 @@ async fn the_seed_flow_works_end_to_end(engine: Engine) {
 async fn every_bad_frame_gets_an_error_and_the_socket_stays_usable(engine: Engine) {
     let app = TestApp::spawn_with(engine, |c| c.max_message_chars = 20).await;
     let (alice, bob, eve) = (
-        app.user("alice").await,
-        app.user("bob").await,
-        app.user("eve").await,
+        app.register("alice").await,
+        app.register("bob").await,
+        app.register("eve").await,
     );
     let conv = app.conversation(&alice, &bob).await.id;
     let mut a = app.ws(&alice).await;
@@ -207,7 +178,7 @@ async fn every_bad_frame_gets_an_error_and_the_socket_stays_usable(engine: Engin
 
 async fn an_oversize_frame_closes_the_socket_with_1009(engine: Engine) {
     let app = TestApp::spawn_with(engine, |c| c.max_frame_bytes = 1024).await;
-    let alice = app.user("alice").await;
+    let alice = app.register("alice").await;
     let mut a = app.ws(&alice).await;
     a.send_text(
         &json!({"event": "joinConversation", "data": {"convId": 1}, "ref": "x".repeat(2000)})
@@ -219,7 +190,7 @@ async fn an_oversize_frame_closes_the_socket_with_1009(engine: Engine) {
 
 async fn upgrades_need_a_valid_token_and_an_allowed_origin(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let alice = app.user("alice").await;
+    let alice = app.register("alice").await;
     let url = format!("ws://{}/ws", app.addr);
     let status_of = |result: Result<WsClient, tokio_tungstenite::tungstenite::Error>| match result {
         Ok(_) => 101,
@@ -274,7 +245,7 @@ async fn upgrades_need_a_valid_token_and_an_allowed_origin(engine: Engine) {
 
 async fn a_rest_posted_message_arrives_on_the_socket(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
     let mut b = app.ws(&bob).await;
     b.request(join(conv), "j").await;
@@ -308,7 +279,7 @@ async fn a_rest_posted_message_arrives_on_the_socket(engine: Engine) {
 
 async fn a_retried_socket_send_is_stored_and_broadcast_once(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
     let (mut a, mut b) = (app.ws(&alice).await, app.ws(&bob).await);
     b.request(join(conv), "j").await;
@@ -340,14 +311,17 @@ async fn a_retried_socket_send_is_stored_and_broadcast_once(engine: Engine) {
 
 async fn shutdown_closes_sockets_with_1001_and_frees_their_rooms(engine: Engine) {
     let mut app = TestApp::spawn(engine).await;
-    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
     let mut a = app.ws(&alice).await;
     a.request(join(conv), "j").await;
     let b = app.ws(&bob).await;
     drop(b);
     // bob's dropped socket leaves its feed; alice holds her feed and the room.
-    wait_for(|| app.chat.live_topics() == 2).await;
+    until(Duration::from_secs(2), || async {
+        app.chat.live_topics() == 2
+    })
+    .await;
     app.shutdown().await;
     assert_eq!(a.closed_with().await, 1001);
     assert_eq!(app.chat.live_topics(), 0);
@@ -355,18 +329,18 @@ async fn shutdown_closes_sockets_with_1001_and_frees_their_rooms(engine: Engine)
 
 async fn logging_out_closes_that_sessions_sockets_and_only_those(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let alice = app.user("alice").await;
+    let alice = app.register("alice").await;
     // A second login of alice: another session.
     let (status, other) = app
         .call(
             reqwest::Method::POST,
             "/api/auth/login",
             None,
-            Some(json!({"username": "alice", "password": crate::support::PASSWORD})),
+            Some(json!({"username": "alice", "password": crate::support::api::PASSWORD})),
         )
         .await;
     assert_eq!(status, 200);
-    let other = crate::support::User {
+    let other = crate::support::api::Account {
         id: alice.id,
         token: other["token"].as_str().unwrap().to_owned(),
     };
@@ -386,7 +360,7 @@ async fn logging_out_closes_that_sessions_sockets_and_only_those(engine: Engine)
 
 async fn ping_is_answered_with_pong(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let alice = app.user("alice").await;
+    let alice = app.register("alice").await;
     let mut a = app.ws(&alice).await;
     a.send_text(r#"{"event":"ping","ref":"1"}"#).await;
     let frame = a.next().await;
@@ -394,16 +368,6 @@ async fn ping_is_answered_with_pong(engine: Engine) {
         (frame.event, frame.reference.as_deref()),
         (ServerEvent::Pong {}, Some("1"))
     );
-}
-
-async fn wait_for(mut condition: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("condition not met within 2 s");
 }
 
 natter::on_both_engines!(

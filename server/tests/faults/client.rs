@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use natter::protocol::{
-    ClientCommand, ClientFrame, ConversationId, Cursor, MessageView, NewMessage, Seq, ServerEvent,
-    ServerFrame,
+    ClientCommand, ClientFrame, ConversationId, Cursor, MessageView, Seq, ServerEvent, ServerFrame,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::commands;
+use crate::support::ws::{WsClient, upgrade_request};
 
 /// Unacknowledged sends a client keeps in flight.
 const WINDOW: usize = 4;
@@ -84,12 +85,8 @@ pub async fn run(
             "{name}: not done within {:?}: {outcome:?}",
             behaviour.deadline
         );
-        let mut request = ws_url.clone().into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        let mut socket = match tokio_tungstenite::connect_async(request).await {
-            Ok((socket, _)) => socket,
+        let mut socket = match WsClient::open(upgrade_request(&ws_url, &token)).await {
+            Ok(client) => client.socket,
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(50 + rand_below(100))).await;
                 continue 'connect;
@@ -168,12 +165,7 @@ pub async fn run(
                     let p = &pending[index];
                     attempt += 1;
                     let reference = format!("{}#{attempt}", p.client_id);
-                    let command = ClientCommand::SendMessage {
-                        conv_id: p.conv,
-                        message: NewMessage { message: p.text.clone() },
-                        client_id: Some(p.client_id.clone()),
-                        user_id: None,
-                    };
+                    let command = commands::send(p.conv, &p.text, Some(&p.client_id));
                     if socket.send(Message::text(ClientFrame::new(command, Some(reference.clone())).encode())).await.is_err() {
                         continue 'connect;
                     }

@@ -7,6 +7,7 @@
 #[cfg(test)]
 mod client;
 #[cfg(test)]
-mod process;
-#[cfg(test)]
 mod scenarios;
+#[cfg(test)]
+#[path = "../support/mod.rs"]
+mod support;

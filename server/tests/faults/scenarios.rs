@@ -3,18 +3,18 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use natter::protocol::{
-    ClientCommand, ClientFrame, ConversationId, MessagePage, MessageView, NewMessage, Seq,
-    ServerEvent, ServerFrame,
+    ConversationId, ConversationView, MessagePage, MessageView, Seq, ServerEvent, ServerFrame,
 };
 use natter::store::Engine;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::client::{self, Behaviour, Outcome, rand_below};
-use crate::process::{Account, ServerProcess};
+use crate::support::api::Account;
+use crate::support::commands::{join, rejoin, send};
+use crate::support::process::ServerProcess;
 
 type Targets = watch::Sender<Option<HashMap<ConversationId, i64>>>;
 
@@ -55,8 +55,7 @@ async fn run_members<F: std::future::Future<Output = ()>>(
     }
     // Everything is stored: tell each client how far its conversations go.
     for (_, account, targets, _) in &running {
-        let newest: HashMap<_, _> = server.newest_seqs(account).await.into_iter().collect();
-        targets.send_replace(Some(newest));
+        targets.send_replace(Some(newest_seqs(server, account).await));
     }
     let mut outcomes = Vec::new();
     for (name, account, _targets, task) in running {
@@ -65,22 +64,22 @@ async fn run_members<F: std::future::Future<Output = ()>>(
     outcomes
 }
 
+/// The newest `seq` of each of `account`'s conversations, as stored.
+async fn newest_seqs(server: &ServerProcess, account: &Account) -> HashMap<ConversationId, i64> {
+    let list: Vec<ConversationView> = server.get("/api/conversations", account).await;
+    list.iter()
+        .map(|c| (c.id, c.last_message.as_ref().map_or(0, |m| m.seq.0)))
+        .collect()
+}
+
 /// Every message of a conversation as stored, oldest first.
 async fn stored(
     server: &ServerProcess,
     account: &Account,
     conv: ConversationId,
 ) -> Vec<MessageView> {
-    let page: MessagePage = server
-        .http
-        .get(server.url(&format!("/api/conversations/{}/messages?limit=200", conv.0)))
-        .bearer_auth(&account.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("/api/conversations/{}/messages?limit=200", conv.0);
+    let page: MessagePage = server.get(&path, account).await;
     assert!(
         !page.has_more,
         "the scenarios stay under one page per conversation"
@@ -275,23 +274,14 @@ async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine:
         server.register("reader").await,
     );
     let conv = server.conversation(&writer, &reader).await.id;
-    let mut reading = connect(&server, &reader).await;
-    send(
-        &mut reading,
-        ClientCommand::JoinConversation {
-            conv_id: conv,
-            last_seq: None,
-            user_id: None,
-        },
-        "join",
-    )
-    .await;
+    let mut reading = server.ws(&reader).await;
+    reading.send(join(conv), Some("join")).await;
     assert!(matches!(
-        next(&mut reading).await.event,
+        reading.next_event().await,
         ServerEvent::JoinedConversation { .. }
     ));
     // From here on the reader reads nothing.
-    let mut writing = connect(&server, &writer).await;
+    let mut writing = server.ws(&writer).await;
     let body = "x".repeat(CHARS);
     let baseline = server.rss_kib();
     let mut peak = baseline;
@@ -300,17 +290,10 @@ async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine:
     while acked < MESSAGES {
         while sent < MESSAGES && sent - acked < 8 {
             sent += 1;
-            let command = ClientCommand::SendMessage {
-                conv_id: conv,
-                message: NewMessage {
-                    message: body.clone(),
-                },
-                client_id: Some(format!("w-{sent}")),
-                user_id: None,
-            };
-            send(&mut writing, command, &format!("s{sent}")).await;
+            let command = send(conv, &body, Some(&format!("w-{sent}")));
+            writing.send(command, Some(&format!("s{sent}"))).await;
         }
-        match next(&mut writing).await.event {
+        match writing.next_event().await {
             ServerEvent::MessageSent { .. } => acked += 1,
             other => panic!("unexpected {other:?}"),
         }
@@ -333,7 +316,7 @@ async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine:
     let mut have = Seq::ZERO;
     let mut dropped = false;
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), reading.next()).await {
+        match tokio::time::timeout(Duration::from_secs(5), reading.socket.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => {
                 if let ServerEvent::NewMessage { message } =
                     ServerFrame::decode(text.as_str()).unwrap().event
@@ -358,19 +341,10 @@ async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine:
         have < Seq(MESSAGES),
         "the stalled reader cannot have received everything before the drop"
     );
-    let mut resumed = connect(&server, &reader).await;
-    send(
-        &mut resumed,
-        ClientCommand::JoinConversation {
-            conv_id: conv,
-            last_seq: Some(have),
-            user_id: None,
-        },
-        "resume",
-    )
-    .await;
+    let mut resumed = server.ws(&reader).await;
+    resumed.send(rejoin(conv, have), Some("resume")).await;
     while have < Seq(MESSAGES) {
-        match next(&mut resumed).await.event {
+        match resumed.next_event().await {
             ServerEvent::NewMessage { message } => {
                 assert_eq!(message.seq, have.next(), "in order, once");
                 have = message.seq;
@@ -380,36 +354,6 @@ async fn a_reader_that_stops_reading_costs_bounded_memory_and_catches_up(engine:
         }
     }
     println!("slow-reader[{engine:?}]: the reader caught up to seq {have} after its drop");
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(server: &ServerProcess, account: &Account) -> Socket {
-    let mut request = server.ws_url().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", account.token).parse().unwrap(),
-    );
-    tokio_tungstenite::connect_async(request).await.unwrap().0
-}
-
-async fn send(socket: &mut Socket, command: ClientCommand, reference: &str) {
-    let frame = ClientFrame::new(command, Some(reference.to_owned()));
-    socket.send(Message::text(frame.encode())).await.unwrap();
-}
-
-async fn next(socket: &mut Socket) -> ServerFrame {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a frame within 10 s")
-            .expect("open")
-            .expect("readable");
-        if let Message::Text(text) = message {
-            return ServerFrame::decode(text.as_str()).unwrap();
-        }
-    }
 }
 
 /// 100 sign-ins with wrong passwords at once (issue 9, row 1: this took the server from 0.2 to

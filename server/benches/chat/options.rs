@@ -1,0 +1,142 @@
+//! What to run: the sections, how much work each does, from the command line.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// How much work each section does.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// Messages sent (and measured) per latency scenario, after `warmup` unmeasured ones.
+    pub messages: usize,
+    pub warmup: usize,
+    /// Sends per second in the latency and REST sections.
+    pub rate: u32,
+    /// Listening sockets in the room, one latency scenario each.
+    pub listeners: [usize; 2],
+    /// Concurrent senders (one conversation each) and the sends each keeps in flight.
+    pub senders: usize,
+    pub window: usize,
+    /// Length of the measured part of each throughput run, after one second of warm-up.
+    pub saturation: Duration,
+    /// Idle sockets in the memory section.
+    pub sockets: usize,
+}
+
+/// About 1½ minutes.
+const FULL: Plan = Plan {
+    messages: 1000,
+    warmup: 100,
+    rate: 100,
+    listeners: [2, 50],
+    senders: 8,
+    window: 4,
+    saturation: Duration::from_secs(8),
+    sockets: 1000,
+};
+
+/// About 20 seconds: proves every section works, figures are rough.
+const QUICK: Plan = Plan {
+    messages: 200,
+    warmup: 20,
+    rate: 100,
+    listeners: [2, 50],
+    senders: 8,
+    window: 4,
+    saturation: Duration::from_secs(2),
+    sockets: 200,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    Latency,
+    Rest,
+    Throughput,
+    Memory,
+}
+
+impl Section {
+    pub const ALL: [Self; 4] = [Self::Latency, Self::Rest, Self::Throughput, Self::Memory];
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Latency => "latency",
+            Self::Rest => "rest",
+            Self::Throughput => "throughput",
+            Self::Memory => "memory",
+        }
+    }
+}
+
+pub struct Options {
+    pub plan: Plan,
+    pub quick: bool,
+    pub runs: usize,
+    pub sections: Vec<Section>,
+}
+
+impl Options {
+    pub fn from_args() -> anyhow::Result<Self> {
+        let mut quick =
+            std::env::var("NATTER_BENCH_QUICK").is_ok_and(|v| v != "0" && !v.is_empty());
+        let mut runs = 1;
+        let mut rate = None;
+        let mut senders = None;
+        let mut sections = Vec::new();
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                // `cargo bench` passes `--bench` to every bench target.
+                "--bench" => {}
+                "--quick" => quick = true,
+                "--senders" => {
+                    senders = Some(
+                        args.next()
+                            .and_then(|n| n.parse().ok())
+                            .filter(|n| *n >= 1)
+                            .context("--senders takes a count of 1 or more")?,
+                    );
+                }
+                "--rate" => {
+                    rate = Some(
+                        args.next()
+                            .and_then(|n| n.parse().ok())
+                            .filter(|n| *n >= 1)
+                            .context("--rate takes sends per second, 1 or more")?,
+                    );
+                }
+                "--runs" => {
+                    runs = args
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|n| *n >= 1)
+                        .context("--runs takes a count of 1 or more")?;
+                }
+                name => match Section::parse(name) {
+                    Some(section) => sections.push(section),
+                    None => bail!(
+                        "unknown argument {name:?}; usage: chat [--quick] [--runs N] [--rate N] \
+                         [--senders N] [{}]…",
+                        Section::ALL.map(Section::name).join("|")
+                    ),
+                },
+            }
+        }
+        if sections.is_empty() {
+            sections = Section::ALL.to_vec();
+        }
+        let mut plan = if quick { QUICK } else { FULL };
+        plan.rate = rate.unwrap_or(plan.rate);
+        plan.senders = senders.unwrap_or(plan.senders);
+        Ok(Self {
+            plan,
+            quick,
+            runs,
+            sections,
+        })
+    }
+}

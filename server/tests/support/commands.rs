@@ -1,0 +1,45 @@
+//! Client commands as the tests send them, built in one place.
+
+use natter::protocol::{ClientCommand, ConversationId, CreateConvDto, NewMessage, Seq, UserId};
+
+/// Join `conv`'s room, from now on.
+pub fn join(conv: ConversationId) -> ClientCommand {
+    ClientCommand::JoinConversation {
+        conv_id: conv,
+        last_seq: None,
+        user_id: None,
+    }
+}
+
+/// Join `conv`'s room and replay what came after `last_seq`.
+pub fn rejoin(conv: ConversationId, last_seq: Seq) -> ClientCommand {
+    ClientCommand::JoinConversation {
+        conv_id: conv,
+        last_seq: Some(last_seq),
+        user_id: None,
+    }
+}
+
+/// Send `text` to `conv`, with a client id for retries when given.
+pub fn send(conv: ConversationId, text: &str, client_id: Option<&str>) -> ClientCommand {
+    ClientCommand::SendMessage {
+        conv_id: conv,
+        message: NewMessage {
+            message: text.into(),
+        },
+        client_id: client_id.map(str::to_owned),
+        user_id: None,
+    }
+}
+
+/// Open a conversation with `user2_id`.
+pub fn create(user2_id: UserId) -> ClientCommand {
+    ClientCommand::CreateConversation {
+        create_conv_dto: Some(CreateConvDto {
+            user2_id: Some(user2_id),
+            username: None,
+        }),
+        username: None,
+        user_id: None,
+    }
+}

@@ -21,7 +21,8 @@ use std::time::Duration;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use natter::protocol::{ErrorCode, ErrorView};
+use natter::ChatError;
+use natter::protocol::ErrorView;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -106,11 +107,10 @@ pub async fn serve(
 /// Answers a connection over the cap without reading it: one small write, which a fresh
 /// socket's send buffer always takes, then the socket is dropped.
 fn refuse(stream: &TcpStream) {
-    let body = serde_json::to_string(&ErrorView::new(
-        ErrorCode::ServerBusy,
-        "the server has as many connections as it takes; try again shortly",
-    ))
-    .unwrap_or_default();
+    let busy = ChatError::ServerBusy {
+        retry_after_ms: 1000,
+    };
+    let body = serde_json::to_string(&ErrorView::from(&busy)).unwrap_or_default();
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
          retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",

@@ -10,6 +10,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::connection::{Connection, Seat, Seats};
 use crate::error::ChatError;
 use crate::hub::{Hub, HubEvent, PersonalEvent, Subscription, Topic};
+use crate::message::Message;
 use crate::message::{ClientMessageId, MessageBody};
 use crate::protocol::limits;
 use crate::protocol::{
@@ -18,8 +19,11 @@ use crate::protocol::{
 };
 use crate::quota::{Quota, SharedLimiter, SharedSlot};
 use crate::relay::Relay;
-use crate::store::{Access, ConversationRecord, Created, Inserted, MarkMoved, Page, Store};
+use crate::store::{
+    Access, ConversationRecord, Created, Inserted, MarkMoved, NewSend, Page, Store,
+};
 use crate::user::{AuthUser, UserName};
+use crate::writer::Writer;
 
 /// Limits and sizes of the chat core. Each default is a `DEFAULT_*` constant here (or on the
 /// type that owns the setting), which the server's flags take as their defaults too.
@@ -121,8 +125,8 @@ pub struct Chat {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    store: Store,
+pub(crate) struct Inner {
+    pub(crate) store: Store,
     auth: Auth,
     hub: Hub,
     config: ChatConfig,
@@ -132,16 +136,13 @@ struct Inner {
     new_conversations: Quota<UserId>,
     /// Open connections per user.
     seats: Seats,
-    /// Striped per-conversation locks: a conversation's store-then-publish runs one at a time,
-    /// so every subscriber sees its messages in `seq` order.
-    send_locks: Vec<tokio::sync::Mutex<()>>,
+    /// Stores sends in group-committed batches and fans them out in order.
+    writer: std::sync::OnceLock<Writer>,
     /// The relay to the other nodes, when there are several.
     relay: std::sync::OnceLock<Relay>,
     /// Where every limit is counted for all nodes, when there are several.
     shared: SharedSlot,
 }
-
-const SEND_LOCK_STRIPES: usize = 64;
 
 /// Topics a position check reads from the database in one query.
 const REPAIR_BATCH: usize = 500;
@@ -192,9 +193,7 @@ impl Chat {
                 auth,
                 store,
                 config,
-                send_locks: (0..SEND_LOCK_STRIPES)
-                    .map(|_| tokio::sync::Mutex::new(()))
-                    .collect(),
+                writer: std::sync::OnceLock::new(),
                 relay: std::sync::OnceLock::new(),
                 shared,
             }),
@@ -522,23 +521,24 @@ impl Chat {
     ) -> Result<Posted, ChatError> {
         let body = MessageBody::parse(text, self.inner.config.max_message_chars)?;
         let client_id = client_id.map(ClientMessageId::parse).transpose()?;
-        self.check_member(me, conversation).await?;
         self.check_send_quota(me).await?;
-        let stripe = conversation.0.rem_euclid(SEND_LOCK_STRIPES as i64) as usize;
-        let _order = self.inner.send_locks[stripe].lock().await;
-        let Inserted { message, fresh } = self
+        let writer = self
             .inner
-            .store
-            .insert_message(conversation, &me.user, &body, client_id.as_ref())
+            .writer
+            .get_or_init(|| Writer::start(Arc::downgrade(&self.inner)));
+        // Membership is checked in the writer's transaction, with the write.
+        let Inserted { message, fresh } = writer
+            .write(NewSend {
+                conversation,
+                sender: me.user.clone(),
+                body,
+                client_id,
+            })
             .await?;
-        let message = MessageView::from(&message);
-        if fresh {
-            self.publish(
-                Topic::Room(conversation),
-                HubEvent::Message(Arc::new(message.clone())),
-            );
-        }
-        Ok(Posted { message, fresh })
+        Ok(Posted {
+            message: MessageView::from(&message),
+            fresh,
+        })
     }
 
     /// A page of history, oldest first: up to `limit` messages with `seq < before`.
@@ -621,21 +621,12 @@ impl Chat {
         self.inner.hub.topic_count()
     }
 
-    /// Fans a committed event out to this node's connections and, with a relay, to the other
-    /// nodes'.
-    fn publish(&self, topic: Topic, event: HubEvent) {
-        if let Some(relay) = self.inner.relay.get() {
-            relay.publish(topic, &event);
-        }
-        self.inner.hub.publish(topic, event);
-    }
-
     fn publish_personal(&self, user: UserId, pos: FeedPos, event: PersonalEvent) {
         let event = HubEvent::Personal {
             pos,
             event: Arc::new(event),
         };
-        self.publish(Topic::User(user), event);
+        self.inner.publish(Topic::User(user), event);
     }
 
     /// Counts one send against the caller's quota. Retries of a stored message count too: a
@@ -677,6 +668,25 @@ impl Chat {
             Some(n) if (1..=max).contains(&n) => Ok(n),
             Some(_) => Err(ChatError::InvalidQuery(format!("limit must be 1 to {max}"))),
         }
+    }
+}
+
+impl Inner {
+    /// Fans a committed event out to this node's connections and, with a relay, to the other
+    /// nodes'.
+    fn publish(&self, topic: Topic, event: HubEvent) {
+        if let Some(relay) = self.relay.get() {
+            relay.publish(topic, &event);
+        }
+        self.hub.publish(topic, event);
+    }
+
+    /// Fans a newly stored message out to its room.
+    pub(crate) fn publish_message(&self, message: &Message) {
+        self.publish(
+            Topic::Room(message.conversation),
+            HubEvent::Message(Arc::new(MessageView::from(message))),
+        );
     }
 }
 

@@ -15,6 +15,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesOrdered;
 use tokio_stream::StreamMap;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
@@ -55,7 +57,24 @@ pub struct Connection {
     feed_pos: FeedPos,
     /// The personal feed must be read from storage (a gap, or a lag).
     feed_behind: bool,
+    /// Sends on their way to the writer, answered in the order they were made.
+    sending: FuturesOrdered<BoxFuture<'static, Sent>>,
+    /// How many of them go to each conversation.
+    sending_to: HashMap<ConversationId, usize>,
+    /// Room messages held back, in arrival order, until this connection's sends to their
+    /// conversation are answered: its own message then becomes its `messageSent` in place.
+    held: VecDeque<Arc<MessageView>>,
 }
+
+/// A send that went to the writer, and how it ended.
+struct Sent {
+    conv_id: ConversationId,
+    reference: Option<String>,
+    posted: Result<crate::chat::Posted, ChatError>,
+}
+
+/// Sends one connection may have in flight; another waits for the oldest.
+const MAX_SENDING: usize = 64;
 
 /// How many connections each user holds, against a cap per user.
 pub(crate) struct Seats {
@@ -132,6 +151,9 @@ impl Connection {
         Self {
             feed_pos,
             feed_behind: false,
+            sending: FuturesOrdered::new(),
+            sending_to: HashMap::new(),
+            held: VecDeque::new(),
             chat,
             user,
             personal,
@@ -262,10 +284,57 @@ impl Connection {
         client_id: Option<&str>,
         reference: Option<String>,
     ) -> Result<Option<ServerEvent>, ChatError> {
-        let posted = self.chat.send(&self.user, conv_id, text, client_id).await?;
-        // In a joined room the message comes round in `seq` order — a new one live, a retried
-        // one (its ack lost to a disconnect) in the replay — and is answered there, once.
-        // Otherwise (not joined, or already delivered here): answer now.
+        // The send goes to the writer and this connection carries on reading and delivering;
+        // its answer comes from `next_frame` once the message is committed.
+        if self.sending.len() >= MAX_SENDING {
+            // Backpressure: wait for the oldest send before taking another.
+            if let Some(done) = self.sending.next().await {
+                self.finish_send(done);
+            }
+        }
+        let (chat, me) = (self.chat.clone(), self.user.clone());
+        let (text, client_id) = (text.to_owned(), client_id.map(str::to_owned));
+        *self.sending_to.entry(conv_id).or_default() += 1;
+        self.sending.push_back(Box::pin(async move {
+            let posted = chat.send(&me, conv_id, &text, client_id.as_deref()).await;
+            Sent {
+                conv_id,
+                reference,
+                posted,
+            }
+        }));
+        Ok(None)
+    }
+
+    /// Answers a committed (or refused) send: in a joined room the message comes round in
+    /// `seq` order — a new one live, a retried one (its ack lost to a disconnect) in the
+    /// replay — and is answered there, once; otherwise (not joined, or already delivered
+    /// here) at once, through the backlog.
+    fn finish_send(&mut self, sent: Sent) {
+        let Sent {
+            conv_id,
+            reference,
+            posted,
+        } = sent;
+        if let Some(count) = self.sending_to.get_mut(&conv_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.sending_to.remove(&conv_id);
+            }
+        }
+        let posted = match posted {
+            Ok(posted) => posted,
+            Err(error) => {
+                if error.is_internal() {
+                    tracing::error!(user = %self.user.id(), error = ?error, "send failed");
+                }
+                self.backlog.push_back(ServerFrame::reply(
+                    ServerEvent::Error(ErrorView::from(&error)),
+                    reference,
+                ));
+                return;
+            }
+        };
         let pending = self
             .delivered
             .get(&conv_id)
@@ -275,26 +344,25 @@ impl Connection {
                 self.acks
                     .insert(posted.message.id, (reference, posted.message));
             }
-            return Ok(None);
+            return;
         }
-        // A retry whose message is queued here but not yet sent: the ack takes its place, so
-        // the client never sees the message after its acknowledgement.
-        if reference.is_some()
-            && let Some(queued) = self.backlog.iter_mut().find(|frame| {
-                matches!(&frame.event, ServerEvent::NewMessage { message } if message.id == posted.message.id)
-            })
-        {
-            *queued = ServerFrame::reply(
-                ServerEvent::MessageSent {
-                    message: posted.message,
-                },
-                reference,
-            );
-            return Ok(None);
+        if reference.is_none() {
+            return;
         }
-        Ok(reference.map(|_| ServerEvent::MessageSent {
-            message: posted.message,
-        }))
+        // A message queued here but not yet sent: the ack takes its place, so the client never
+        // sees the message after its acknowledgement.
+        let answer = ServerFrame::reply(
+            ServerEvent::MessageSent {
+                message: posted.message.clone(),
+            },
+            reference,
+        );
+        match self.backlog.iter_mut().find(|frame| {
+            matches!(&frame.event, ServerEvent::NewMessage { message } if message.id == posted.message.id)
+        }) {
+            Some(queued) => *queued = answer,
+            None => self.backlog.push_back(answer),
+        }
     }
 
     /// `joinConversation`: with `lastSeq`, replays what came after it first.
@@ -366,6 +434,7 @@ impl Connection {
         }
         self.delivered.remove(&conv_id);
         self.behind.retain(|c| *c != conv_id);
+        self.held.retain(|m| m.conv_id != conv_id);
         self.backlog.retain(|frame| {
             !matches!(&frame.event, ServerEvent::NewMessage { message } if message.conv_id == conv_id)
         });
@@ -428,7 +497,16 @@ impl Connection {
                 self.catch_up_feed().await;
                 continue;
             }
+            if let Some(message) = self.ready_held() {
+                if let Some(frame) = self.deliver(&message) {
+                    return frame;
+                }
+                continue;
+            }
             tokio::select! {
+                Some(sent) = self.sending.next(), if !self.sending.is_empty() => {
+                    self.finish_send(sent);
+                }
                 Some(item) = self.personal.next() => match item {
                     Ok(HubEvent::Personal { pos, event }) => {
                         if pos <= self.feed_pos {
@@ -452,6 +530,12 @@ impl Connection {
                 },
                 Some((conversation, item)) = self.rooms.next() => match item {
                     Ok(HubEvent::Message(message)) => {
+                        let own_in_flight = message.sender_id == self.user.id()
+                            && self.sending_to.contains_key(&conversation);
+                        if own_in_flight || self.held.iter().any(|m| m.conv_id == conversation) {
+                            self.held.push_back(message);
+                            continue;
+                        }
                         if let Some(frame) = self.deliver(&message) {
                             return frame;
                         }
@@ -466,6 +550,25 @@ impl Connection {
                 },
             }
         }
+    }
+
+    /// The oldest held message whose conversation has no send of this connection in flight any
+    /// more (messages of one conversation leave in the order they came).
+    fn ready_held(&mut self) -> Option<Arc<MessageView>> {
+        let index = self
+            .held
+            .iter()
+            .position(|m| !self.sending_to.contains_key(&m.conv_id))?;
+        let conversation = self.held[index].conv_id;
+        if self
+            .held
+            .iter()
+            .take(index)
+            .any(|m| m.conv_id == conversation)
+        {
+            return None;
+        }
+        self.held.remove(index)
     }
 
     /// The frame for a room message, or `None` if this connection already delivered it.

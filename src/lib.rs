@@ -27,6 +27,8 @@ pub mod store;
 pub mod testdb;
 #[cfg(feature = "server")]
 pub mod user;
+#[cfg(feature = "server")]
+mod writer;
 
 #[cfg(feature = "server")]
 pub use chat::{Chat, ChatConfig, Target};

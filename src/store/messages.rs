@@ -2,13 +2,22 @@
 //! pages, and members' read marks.
 
 use super::events::{append_event, to_json};
-use super::{Constraint, Store, with_pool};
+use super::{Store, with_pool};
 use crate::clock::{UnixMillis, system_now};
 use crate::error::ChatError;
 use crate::hub::PersonalEvent;
 use crate::message::{ClientMessageId, Message, MessageBody};
 use crate::protocol::{ConversationId, FeedPos, MessageId, Seq, UserId};
 use crate::user::User;
+
+/// A message to store: the writer's unit of work.
+#[derive(Clone, Debug)]
+pub struct NewSend {
+    pub conversation: ConversationId,
+    pub sender: User,
+    pub body: MessageBody,
+    pub client_id: Option<ClientMessageId>,
+}
 
 /// A send's result: the message and whether this call stored it (`false`: a retry, answered
 /// with the original).
@@ -37,94 +46,125 @@ pub(super) const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, 
                               m.body, m.client_id, m.created_at FROM messages m JOIN users u ON u.id = m.sender_id";
 
 impl Store {
-    /// Commits a message with the conversation's next `seq`. With a client id that this sender
-    /// already used for the same conversation and text, returns the stored message instead
-    /// (`fresh: false`: nothing new was written); with one used for something else,
-    /// `ClientIdReused`.
-    pub async fn insert_message(
+    /// Commits a batch of sends in one transaction — one commit, one fsync, for all of them
+    /// (group commit). Each send gets the conversation's next `seq` if its sender is a member;
+    /// a client id this sender already used returns the stored message instead (`fresh:
+    /// false`, nothing written) or, used for other text, `ClientIdReused`. The answers come back
+    /// in the order of `sends`; one that is refused does not stop the others. Conversations are
+    /// written in id order (sends of one conversation in their given order), so batches of
+    /// several nodes lock rows in one order and cannot deadlock.
+    pub async fn insert_batch(
         &self,
-        conversation: ConversationId,
-        sender: &User,
-        body: &MessageBody,
-        client_id: Option<&ClientMessageId>,
-    ) -> Result<Inserted, ChatError> {
-        // A retried client id is found by the unique constraint, not by a lookup first: a
-        // retry is rare, and a lookup would cost every send one more round trip.
+        sends: &[NewSend],
+    ) -> Result<Vec<Result<Inserted, ChatError>>, ChatError> {
         let now = system_now();
+        let access = "SELECT c.id, (SELECT COUNT(*) FROM conversation_members m \
+                      WHERE m.conversation_id = c.id AND m.user_id = $2) AS member \
+                      FROM conversations c WHERE c.id = $1";
         let bump =
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
+        let unbump = "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1";
+        // A retried client id is found by the unique constraint, not by a lookup first: a
+        // retry is rare, and a lookup would cost every send one more round trip.
         let insert = "INSERT INTO messages (conversation_id, seq, sender_id, body, client_id, created_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+                      VALUES ($1, $2, $3, $4, $5, $6) \
+                      ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id";
         // Writing a message means having read the conversation up to it.
         let read = "UPDATE conversation_members SET last_read_seq = $3 \
                     WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < $3";
-        let client = client_id.map(ClientMessageId::as_str);
+        let existing = format!("{MESSAGE_SELECT} WHERE m.sender_id = $1 AND m.client_id = $2");
+        let mut order: Vec<usize> = (0..sends.len()).collect();
+        order.sort_by_key(|&i| sends[i].conversation.0);
         let writer = self.writer().await;
-        let written: Result<(i64, i64), sqlx::Error> = with_pool!(self, pool => {
-            async {
-                // The UPDATE comes first: it takes the write lock (SQLite) or the row lock
-                // (PostgreSQL) so concurrent sends to one conversation queue here, and a
-                // rollback undoes the bump, so seq stays gapless.
-                let mut tx = pool.begin().await?;
+        let answers = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut answers: Vec<Option<Result<Inserted, ChatError>>> = sends.iter().map(|_| None).collect();
+            for &i in &order {
+                let send = &sends[i];
+                let conversation = send.conversation;
+                let client = send.client_id.as_ref().map(ClientMessageId::as_str);
+                let row: Option<(i64, i64)> = sqlx::query_as(access)
+                    .bind(conversation.0)
+                    .bind(send.sender.id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match row {
+                    None => {
+                        answers[i] = Some(Err(ChatError::ConversationNotFound(conversation)));
+                        continue;
+                    }
+                    Some((_, 0)) => {
+                        answers[i] = Some(Err(ChatError::NotMember(conversation)));
+                        continue;
+                    }
+                    Some(_) => {}
+                }
+                // The UPDATE takes the write lock (SQLite) or the row lock (PostgreSQL):
+                // concurrent sends to one conversation queue here, and seq stays gapless.
                 let (seq,): (i64,) = sqlx::query_as(bump).bind(conversation.0).fetch_one(&mut *tx).await?;
-                let (id,): (i64,) = sqlx::query_as(insert)
+                let inserted: Option<(i64,)> = sqlx::query_as(insert)
                     .bind(conversation.0)
                     .bind(seq)
-                    .bind(sender.id.0)
-                    .bind(body.as_str())
+                    .bind(send.sender.id.0)
+                    .bind(send.body.as_str())
                     .bind(client)
                     .bind(now.0)
-                    .fetch_one(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                sqlx::query(read).bind(conversation.0).bind(sender.id.0).bind(seq).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok((id, seq))
-            }.await
+                let Some((id,)) = inserted else {
+                    // The client id was used before (a retry, or an earlier send of this very
+                    // batch): give the seq back, and answer with the stored message.
+                    sqlx::query(unbump).bind(conversation.0).execute(&mut *tx).await?;
+                    let stored: Option<MessageRow> = sqlx::query_as(&existing)
+                        .bind(send.sender.id.0)
+                        .bind(client)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    answers[i] = Some(match (stored, send.client_id.as_ref()) {
+                        (Some(stored), Some(client_id)) => same_message(
+                            Message::from(stored),
+                            conversation,
+                            &send.body,
+                            client_id,
+                        )
+                        .map(|message| Inserted { message, fresh: false }),
+                        _ => Err(ChatError::internal(
+                            "storing a message",
+                            "a conflicting client id has no stored message",
+                        )),
+                    });
+                    continue;
+                };
+                sqlx::query(read).bind(conversation.0).bind(send.sender.id.0).bind(seq).execute(&mut *tx).await?;
+                answers[i] = Some(Ok(Inserted {
+                    message: Message {
+                        id: MessageId(id),
+                        conversation,
+                        seq: Seq(seq),
+                        sender: send.sender.id,
+                        sender_name: send.sender.username.clone(),
+                        body: send.body.as_str().to_owned(),
+                        client_id: client.map(str::to_owned),
+                        created_at: now.to_datetime(),
+                    },
+                    fresh: true,
+                }));
+            }
+            tx.commit().await?;
+            answers
         });
         drop(writer);
-        match written {
-            Ok((id, seq)) => Ok(Inserted {
-                message: Message {
-                    id: MessageId(id),
-                    conversation,
-                    seq: Seq(seq),
-                    sender: sender.id,
-                    sender_name: sender.username.clone(),
-                    body: body.as_str().to_owned(),
-                    client_id: client.map(str::to_owned),
-                    created_at: now.to_datetime(),
-                },
-                fresh: true,
-            }),
-            // The client id was used before (a retry, or a concurrent one that won the race):
-            // the transaction rolled back, seq included; answer with the stored message.
-            Err(e) if Constraint::violated_by(&e) == Some(Constraint::MessageClientId) => {
-                let Some(client_id) = client_id else {
-                    return Err(e.into());
-                };
-                let existing = self
-                    .message_by_client_id(sender.id, client_id)
-                    .await?
-                    .ok_or(ChatError::Storage(e))?;
-                same_message(existing, conversation, body, client_id).map(|message| Inserted {
-                    message,
-                    fresh: false,
+        Ok(answers
+            .into_iter()
+            .map(|answer| {
+                answer.unwrap_or_else(|| {
+                    Err(ChatError::internal(
+                        "storing a message",
+                        "a send got no answer",
+                    ))
                 })
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn message_by_client_id(
-        &self,
-        sender: UserId,
-        client_id: &ClientMessageId,
-    ) -> Result<Option<Message>, ChatError> {
-        let sql = format!("{MESSAGE_SELECT} WHERE m.sender_id = $1 AND m.client_id = $2");
-        let row: Option<MessageRow> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(sender.0).bind(client_id.as_str()).fetch_optional(pool).await?
-        });
-        Ok(row.map(Message::from))
+            })
+            .collect())
     }
 
     /// Moves `user`'s read mark in `conversation` forward to `seq`, capped at the newest

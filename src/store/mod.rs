@@ -26,7 +26,7 @@ use sqlx::sqlite::{
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use conversations::{Access, ConversationRecord, Created};
-pub use messages::{Inserted, MarkMoved, Page};
+pub use messages::{Inserted, MarkMoved, NewSend, Page};
 pub use sessions::LiveSession;
 pub use users::StoredCredentials;
 
@@ -198,8 +198,6 @@ impl Store {
 enum Constraint {
     /// `users_username_key`: the name is taken, in any letter case.
     UsernameKey,
-    /// `messages_sender_client_id`: the sender used this client id before.
-    MessageClientId,
 }
 
 impl Constraint {
@@ -213,14 +211,7 @@ impl Constraint {
             return None;
         }
         let (name, columns) = (db.constraint().unwrap_or_default(), db.message());
-        if name == "users_username_key" || columns.ends_with("users.username_key") {
-            Some(Self::UsernameKey)
-        } else if name == "messages_sender_client_id"
-            || columns.ends_with("messages.sender_id, messages.client_id")
-        {
-            Some(Self::MessageClientId)
-        } else {
-            None
-        }
+        (name == "users_username_key" || columns.ends_with("users.username_key"))
+            .then_some(Self::UsernameKey)
     }
 }

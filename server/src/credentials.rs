@@ -5,8 +5,8 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use natter::auth::Query;
 use natter::AuthUser;
+use natter::auth::Query;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;

@@ -1,10 +1,13 @@
-//! REST errors: every failure is `{"code","message"}` JSON with the status its code implies.
+//! REST errors: every failure is `{"code","message"}` JSON with the status its code implies;
+//! a 401 also says how to authenticate (`WWW-Authenticate: Bearer`, RFC 9110 §15.5.2), a
+//! refusal that can be retried says when (`Retry-After`).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::{HeaderValue, StatusCode, header::RETRY_AFTER};
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use natter::ChatError;
 use natter::protocol::{ErrorCode, ErrorView};
@@ -63,6 +66,11 @@ impl IntoResponse for ApiError {
             ),
         };
         let mut response = (status, Json(view)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Self::Chat(error) = &self
             && let Some(retry_after_ms) = error.retry_after_ms()
         {

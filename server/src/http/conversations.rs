@@ -12,9 +12,11 @@ use natter::protocol::{
     MessagePage, MessageView, PostMessageRequest, ReadMark, Seq,
 };
 use serde::Deserialize;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use crate::credentials::CurrentUser;
 use crate::http::error::ApiError;
+use crate::http::openapi;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -36,7 +38,6 @@ pub fn routes() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The caller's conversations", body = [ConversationView]),
-        (status = 401, description = "Not signed in", body = ErrorView),
     ))]
 pub(crate) async fn list_conversations(
     State(state): State<AppState>,
@@ -94,12 +95,29 @@ pub(crate) async fn get_conversation(
     ))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
+#[derive(Deserialize)]
 pub(crate) struct PageQuery {
-    /// Only messages with a smaller `seq` (default: the newest)
     before: Option<i64>,
-    /// At most this many (1 to 200, default 50)
     limit: Option<i64>,
+}
+
+impl utoipa::IntoParams for PageQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            openapi::query(
+                "before",
+                false,
+                "Only messages with a smaller `seq` (default: the newest)",
+                openapi::seq_before(),
+            ),
+            openapi::query(
+                "limit",
+                false,
+                "At most this many",
+                openapi::history_page_size(),
+            ),
+        ]
+    }
 }
 
 /// `GET /api/conversations/{id}/messages?before=<seq>&limit=<n>`: up to `limit` (default 50,
@@ -109,7 +127,7 @@ pub(crate) struct PageQuery {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "A page of history, oldest first", body = MessagePage),
-        (status = 400, description = "`invalidQuery`", body = ErrorView),
+        (status = 400, description = "`invalidQuery`: `before` or `limit` out of range", body = ErrorView),
         (status = 403, description = "`notMember`", body = ErrorView),
         (status = 404, description = "`conversationNotFound`", body = ErrorView),
     ))]

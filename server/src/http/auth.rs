@@ -2,7 +2,6 @@
 
 use axum::Extension;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,6 +12,7 @@ use natter::protocol::{AuthResponse, Credentials, ErrorView, UserView};
 use axum::http::header::SET_COOKIE;
 
 use crate::credentials::CurrentUser;
+use crate::http::body::JsonBody;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -39,9 +39,9 @@ pub fn routes() -> Router<AppState> {
 pub(crate) async fn register(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
-    body: Result<Json<Credentials>, JsonRejection>,
+    body: Result<JsonBody<Credentials>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Json(credentials) = body?;
+    let JsonBody(credentials) = body?;
     let issued = state
         .chat
         .auth()
@@ -63,9 +63,9 @@ pub(crate) async fn register(
 pub(crate) async fn login(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
-    body: Result<Json<Credentials>, JsonRejection>,
+    body: Result<JsonBody<Credentials>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Json(credentials) = body?;
+    let JsonBody(credentials) = body?;
     let issued = state
         .chat
         .auth()

@@ -1,7 +1,7 @@
 //! Conversations and their messages. The same `Chat` calls as the sockets: a message posted
 //! here is broadcast to the room exactly like one sent over a socket.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use crate::credentials::CurrentUser;
+use crate::http::body::JsonBody;
 use crate::http::error::ApiError;
 use crate::http::openapi;
 use crate::state::AppState;
@@ -60,9 +61,9 @@ pub(crate) async fn list_conversations(
 pub(crate) async fn create_conversation(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    body: Result<Json<CreateConversationRequest>, JsonRejection>,
+    body: Result<JsonBody<CreateConversationRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<ConversationView>), ApiError> {
-    let Json(request) = body?;
+    let JsonBody(request) = body?;
     let opened = state
         .chat
         .open_conversation(&me, Target::from_parts(request.user2_id, request.username)?)
@@ -166,9 +167,9 @@ pub(crate) async fn post_message(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<PostMessageRequest>, JsonRejection>,
+    body: Result<JsonBody<PostMessageRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<MessageView>), ApiError> {
-    let (Path(id), Json(request)) = (id?, body?);
+    let (Path(id), JsonBody(request)) = (id?, body?);
     let posted = state
         .chat
         .send(
@@ -202,9 +203,9 @@ pub(crate) async fn mark_read(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<MarkReadRequest>, JsonRejection>,
+    body: Result<JsonBody<MarkReadRequest>, ApiError>,
 ) -> Result<Json<ReadMark>, ApiError> {
-    let (Path(id), Json(request)) = (id?, body?);
+    let (Path(id), JsonBody(request)) = (id?, body?);
     Ok(Json(
         state
             .chat

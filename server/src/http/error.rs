@@ -19,6 +19,8 @@ pub enum ApiError {
     Body(JsonRejection),
     Query(QueryRejection),
     Path(PathRejection),
+    /// A JSON body that is not the request's type (`body::JsonBody`).
+    Decode(serde_path_to_error::Error<serde_json::Error>),
 }
 
 impl From<ChatError> for ApiError {
@@ -63,6 +65,14 @@ impl IntoResponse for ApiError {
             Self::Path(rejection) => (
                 StatusCode::BAD_REQUEST,
                 ErrorView::new(ErrorCode::InvalidQuery, rejection.body_text()),
+            ),
+            // Worded as axum words the same refusal (`JsonDataError`).
+            Self::Decode(error) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorView::new(
+                    ErrorCode::InvalidPayload,
+                    format!("Failed to deserialize the JSON body into the target type: {error}"),
+                ),
             ),
         };
         let mut response = (status, Json(view)).into_response();

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs whatever natter's build and tests need and is missing; skips what is there (by
 # version). `scripts/setup.sh` for `make run`, `scripts/setup.sh --test` adds what `make test`
-# needs (Debian's chromium, a reachable PostgreSQL). Downloads come only from the Rust, npm and
-# Debian registries: cargo-leptos would fetch wasm-opt etc. from GitHub, so they go on PATH first.
+# needs (Debian's chromium, a reachable PostgreSQL, schemathesis). Downloads come only from the
+# Rust, npm, PyPI and Debian registries: cargo-leptos would fetch wasm-opt etc. from GitHub, so
+# they go on PATH first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,6 +75,18 @@ if $want_test; then
   # The tests connect as `postgres` over TCP with trust auth (as on these machines).
   if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
     say "PostgreSQL at 127.0.0.1:5432 does not let user postgres in; set NATTER_TEST_PG_URL to a superuser URL" >&2
+  fi
+  # 8. schemathesis (scripts/schemathesis.sh) in a venv of its own, every package pinned in
+  # tools/requirements.txt; reinstalled when that file changes.
+  if ! cmp -s tools/requirements.txt tools/venv/requirements.txt; then
+    say "installing schemathesis (tools/requirements.txt) in tools/venv"
+    if ! python3 -m venv --clear tools/venv; then
+      as_root apt-get update -q
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+      python3 -m venv --clear tools/venv
+    fi
+    tools/venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+    cp tools/requirements.txt tools/venv/requirements.txt
   fi
 fi
 say "ready"

@@ -27,11 +27,9 @@ step() { # name, command...
 
 server_pid=""
 scratch=$(mktemp -d)
+source scripts/release-server.sh
 cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-  fi
+  stop_release_server
   rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -49,34 +47,20 @@ step "UI model tests (app, ssr build)" cargo test --locked -p app --features ssr
 step "fuzz the frame decoder and Socket.IO mapping (10 s each)" scripts/fuzz.sh 10
 
 run_e2e() {
-  local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  # Every spec signs people up from this one address: the sign-up and new-conversation limits
-  # (tested on their own in server/tests/api/abuse.rs) would otherwise stop the suite.
-  LEPTOS_OUTPUT_NAME=natter LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
-    NATTER_SIGNUP_RATE=0 NATTER_SIGNUP_TOTAL_RATE=0 NATTER_CONVERSATION_RATE=0 \
-    NATTER_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$scratch/e2e.db" NATTER_DATA_DIR="$scratch" \
-    RUST_LOG=warn ./target/release/server > "$scratch/server.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  if ! curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; then
-    echo "the server did not come up:"; cat "$scratch/server.log"; return 1
-  fi
+  start_release_server "$scratch" || return 1
   local status=0
-  (cd end2end && NATTER_BASE_URL="http://127.0.0.1:$port" npx playwright test) || status=$?
-  kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=""
+  (cd end2end && NATTER_BASE_URL="$server_url" npx playwright test) || status=$?
+  stop_release_server
   if [ $status -ne 0 ]; then echo "--- server log ---"; tail -50 "$scratch/server.log"; fi
   return $status
 }
 
 if step "build the site (cargo leptos build --release)" cargo leptos build --release; then
   step "playwright (headless Debian chromium)" run_e2e
+  step "schemathesis (the REST API against its OpenAPI document)" scripts/schemathesis.sh
 else
   failed+=("playwright (skipped: the site did not build)")
+  failed+=("schemathesis (skipped: the site did not build)")
 fi
 
 printf '\n\033[1m==> summary\033[0m\n'

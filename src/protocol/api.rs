@@ -7,6 +7,7 @@ use super::views::{MessageView, UserView};
 
 /// `POST /api/auth/register` and `POST /api/auth/login`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"username": "alice", "password": "plum orbit cactus 47"}))))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
@@ -25,6 +26,7 @@ pub struct AuthResponse {
 
 /// `POST /api/conversations`: the other member by id (the seed's `user2_id`) or by name.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"username": "bob"}), json!({"user2_id": 2}))))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConversationRequest {
@@ -36,6 +38,7 @@ pub struct CreateConversationRequest {
 
 /// `POST /api/conversations/{id}/messages`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"message": "Hello!", "clientId": "6f1c3a52-8f7e-4c55-b0e2-0c8d9f1f2a11"}))))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PostMessageRequest {
@@ -56,6 +59,7 @@ pub struct MessagePage {
 
 /// `POST /api/conversations/{id}/read`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"seq": 1}))))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MarkReadRequest {

@@ -2,7 +2,6 @@
 
 use axum::Extension;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,6 +12,7 @@ use natter::protocol::{AuthResponse, Credentials, ErrorView, UserView};
 use axum::http::header::SET_COOKIE;
 
 use crate::credentials::CurrentUser;
+use crate::http::body::JsonBody;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -31,7 +31,6 @@ pub fn routes() -> Router<AppState> {
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = Credentials,
     responses(
         (status = 201, description = "Account created and signed in; sets the session cookie", body = AuthResponse),
-        (status = 403, description = "`foreignOrigin`", body = ErrorView),
         (status = 409, description = "`usernameTaken`", body = ErrorView),
         (status = 422, description = "`invalidUsername`, `invalidPassword`, `invalidPayload`", body = ErrorView),
         (status = 429, description = "`rateLimited`, with `Retry-After`", body = ErrorView),
@@ -40,9 +39,9 @@ pub fn routes() -> Router<AppState> {
 pub(crate) async fn register(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
-    body: Result<Json<Credentials>, JsonRejection>,
+    body: Result<JsonBody<Credentials>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Json(credentials) = body?;
+    let JsonBody(credentials) = body?;
     let issued = state
         .chat
         .auth()
@@ -57,7 +56,6 @@ pub(crate) async fn register(
     responses(
         (status = 200, description = "Signed in; sets the session cookie", body = AuthResponse),
         (status = 401, description = "`wrongCredentials`", body = ErrorView),
-        (status = 403, description = "`foreignOrigin`", body = ErrorView),
         (status = 422, description = "`invalidPayload`", body = ErrorView),
         (status = 429, description = "`rateLimited`, with `Retry-After`", body = ErrorView),
         (status = 503, description = "`serverBusy`, with `Retry-After`", body = ErrorView),
@@ -65,9 +63,9 @@ pub(crate) async fn register(
 pub(crate) async fn login(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
-    body: Result<Json<Credentials>, JsonRejection>,
+    body: Result<JsonBody<Credentials>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Json(credentials) = body?;
+    let JsonBody(credentials) = body?;
     let issued = state
         .chat
         .auth()
@@ -81,7 +79,6 @@ pub(crate) async fn login(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 204, description = "Session ended; the cookie is cleared"),
-        (status = 401, description = "`unauthenticated`, `invalidToken`, `tokenExpired`", body = ErrorView),
     ))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
@@ -99,7 +96,6 @@ pub(crate) async fn logout(
 #[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The signed-in user", body = UserView),
-        (status = 401, description = "Not signed in", body = ErrorView),
     ))]
 pub(crate) async fn me(CurrentUser(me): CurrentUser) -> Json<UserView> {
     Json(UserView::from(&me.user))

@@ -1,7 +1,7 @@
 //! Conversations and their messages. The same `Chat` calls as the sockets: a message posted
 //! here is broadcast to the room exactly like one sent over a socket.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -12,9 +12,12 @@ use natter::protocol::{
     MessagePage, MessageView, PostMessageRequest, ReadMark, Seq,
 };
 use serde::Deserialize;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use crate::credentials::CurrentUser;
+use crate::http::body::JsonBody;
 use crate::http::error::ApiError;
+use crate::http::openapi;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -36,7 +39,6 @@ pub fn routes() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/conversations", tag = "conversations", security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The caller's conversations", body = [ConversationView]),
-        (status = 401, description = "Not signed in", body = ErrorView),
     ))]
 pub(crate) async fn list_conversations(
     State(state): State<AppState>,
@@ -59,9 +61,9 @@ pub(crate) async fn list_conversations(
 pub(crate) async fn create_conversation(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    body: Result<Json<CreateConversationRequest>, JsonRejection>,
+    body: Result<JsonBody<CreateConversationRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<ConversationView>), ApiError> {
-    let Json(request) = body?;
+    let JsonBody(request) = body?;
     let opened = state
         .chat
         .open_conversation(&me, Target::from_parts(request.user2_id, request.username)?)
@@ -94,12 +96,29 @@ pub(crate) async fn get_conversation(
     ))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
+#[derive(Deserialize)]
 pub(crate) struct PageQuery {
-    /// Only messages with a smaller `seq` (default: the newest)
     before: Option<i64>,
-    /// At most this many (1 to 200, default 50)
     limit: Option<i64>,
+}
+
+impl utoipa::IntoParams for PageQuery {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            openapi::query(
+                "before",
+                false,
+                "Only messages with a smaller `seq` (default: the newest)",
+                openapi::seq_before(),
+            ),
+            openapi::query(
+                "limit",
+                false,
+                "At most this many",
+                openapi::history_page_size(),
+            ),
+        ]
+    }
 }
 
 /// `GET /api/conversations/{id}/messages?before=<seq>&limit=<n>`: up to `limit` (default 50,
@@ -109,7 +128,7 @@ pub(crate) struct PageQuery {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "A page of history, oldest first", body = MessagePage),
-        (status = 400, description = "`invalidQuery`", body = ErrorView),
+        (status = 400, description = "`invalidQuery`: `before` or `limit` out of range", body = ErrorView),
         (status = 403, description = "`notMember`", body = ErrorView),
         (status = 404, description = "`conversationNotFound`", body = ErrorView),
     ))]
@@ -148,9 +167,9 @@ pub(crate) async fn post_message(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<PostMessageRequest>, JsonRejection>,
+    body: Result<JsonBody<PostMessageRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<MessageView>), ApiError> {
-    let (Path(id), Json(request)) = (id?, body?);
+    let (Path(id), JsonBody(request)) = (id?, body?);
     let posted = state
         .chat
         .send(
@@ -184,9 +203,9 @@ pub(crate) async fn mark_read(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     id: Result<Path<i64>, PathRejection>,
-    body: Result<Json<MarkReadRequest>, JsonRejection>,
+    body: Result<JsonBody<MarkReadRequest>, ApiError>,
 ) -> Result<Json<ReadMark>, ApiError> {
-    let (Path(id), Json(request)) = (id?, body?);
+    let (Path(id), JsonBody(request)) = (id?, body?);
     Ok(Json(
         state
             .chat

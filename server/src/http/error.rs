@@ -1,10 +1,13 @@
-//! REST errors: every failure is `{"code","message"}` JSON with the status its code implies.
+//! REST errors: every failure is `{"code","message"}` JSON with the status its code implies;
+//! a 401 also says how to authenticate (`WWW-Authenticate: Bearer`, RFC 9110 §15.5.2), a
+//! refusal that can be retried says when (`Retry-After`).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::{HeaderValue, StatusCode, header::RETRY_AFTER};
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use natter::ChatError;
 use natter::protocol::{ErrorCode, ErrorView};
@@ -16,6 +19,8 @@ pub enum ApiError {
     Body(JsonRejection),
     Query(QueryRejection),
     Path(PathRejection),
+    /// A JSON body that is not the request's type (`body::JsonBody`).
+    Decode(serde_path_to_error::Error<serde_json::Error>),
 }
 
 impl From<ChatError> for ApiError {
@@ -61,8 +66,21 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 ErrorView::new(ErrorCode::InvalidQuery, rejection.body_text()),
             ),
+            // Worded as axum words the same refusal (`JsonDataError`).
+            Self::Decode(error) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorView::new(
+                    ErrorCode::InvalidPayload,
+                    format!("Failed to deserialize the JSON body into the target type: {error}"),
+                ),
+            ),
         };
         let mut response = (status, Json(view)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Self::Chat(error) = &self
             && let Some(retry_after_ms) = error.retry_after_ms()
         {

@@ -1,6 +1,7 @@
 //! The HTTP API under `/api` and `/healthz`: one module per resource, each exposing `routes()`.
 
 mod auth;
+mod body;
 mod conversations;
 pub mod error;
 mod health;

@@ -1,5 +1,9 @@
 //! The REST API: round trips, cookies, statuses and error bodies.
 
+use natter::protocol::limits::{
+    CLIENT_ID_MAX_LEN, DEFAULT_MESSAGE_MAX_CHARS, MAX_PAGE, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS,
+    USERNAME_MAX_CHARS, USERNAME_MIN_CHARS,
+};
 use natter::store::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -376,26 +380,180 @@ async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
     let (status, doc) = app.call(Method::GET, "/api/openapi.json", None, None).await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    // (path, method, authenticated)
     let expected = [
-        ("/healthz", "get"),
-        ("/api/auth/register", "post"),
-        ("/api/auth/login", "post"),
-        ("/api/auth/logout", "post"),
-        ("/api/me", "get"),
-        ("/api/users", "get"),
-        ("/api/conversations", "get"),
-        ("/api/conversations", "post"),
-        ("/api/conversations/{id}", "get"),
-        ("/api/conversations/{id}/messages", "get"),
-        ("/api/conversations/{id}/messages", "post"),
-        ("/api/conversations/{id}/read", "post"),
+        ("/healthz", "get", false),
+        ("/api/auth/register", "post", false),
+        ("/api/auth/login", "post", false),
+        ("/api/auth/logout", "post", true),
+        ("/api/me", "get", true),
+        ("/api/users", "get", true),
+        ("/api/conversations", "get", true),
+        ("/api/conversations", "post", true),
+        ("/api/conversations/{id}", "get", true),
+        ("/api/conversations/{id}/messages", "get", true),
+        ("/api/conversations/{id}/messages", "post", true),
+        ("/api/conversations/{id}/read", "post", true),
     ];
-    for (path, method) in expected {
+    for (path, method, authenticated) in expected {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        let responses = &operation["responses"];
+        // Parameters are where the server reads them: `{name}` in the path, the rest in the
+        // query.
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let name = parameter["name"].as_str().unwrap();
+            let location = if path.contains(&format!("{{{name}}}")) {
+                "path"
+            } else {
+                "query"
+            };
+            assert_eq!(parameter["in"], location, "{name} of {method} {path}");
+            assert_eq!(
+                parameter["required"] == json!(true),
+                location == "path" || name == "q",
+                "{name} of {method} {path}"
+            );
+        }
+        assert_eq!(
+            operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty()),
+            authenticated,
+            "{method} {path}"
+        );
+        if authenticated {
+            assert_eq!(
+                required_header(&responses["401"], "WWW-Authenticate"),
+                Some("string"),
+                "401 of {method} {path}"
+            );
+        }
+        if method == "post" {
+            assert!(
+                responses["403"].is_object(),
+                "{method} {path}: foreignOrigin"
+            );
+        }
+        if operation["requestBody"].is_object() {
+            for status in ["400", "413", "415", "422"] {
+                assert!(responses[status].is_object(), "{status} of {method} {path}");
+            }
+        }
+        for (status, response) in responses.as_object().unwrap() {
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorView",
+                    "{status} of {method} {path}"
+                );
+            }
+            if status == "429" || status == "503" {
+                assert_eq!(
+                    required_header(response, "Retry-After"),
+                    Some("integer"),
+                    "{status} of {method} {path}"
+                );
+            }
+        }
+    }
+    let parameters = |path: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        parameters("/api/users"),
+        [("q", "query"), ("limit", "query")]
+    );
+    assert_eq!(
+        parameters("/api/conversations/{id}/messages"),
+        [("id", "path"), ("before", "query"), ("limit", "query")]
+    );
+    let statuses = |path: &str| {
+        doc["paths"][path]["post"]["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for status in ["200", "401", "422", "429", "503"] {
         assert!(
-            doc["paths"][path][method].is_object(),
-            "{method} {path} is not documented"
+            statuses("/api/auth/login").contains(&status.to_owned()),
+            "login {status}"
         );
     }
+    for status in ["201", "409", "422", "429", "503"] {
+        assert!(
+            statuses("/api/auth/register").contains(&status.to_owned()),
+            "register {status}"
+        );
+    }
+
+    // The request schemas carry the rules the server enforces.
+    let schemas = &doc["components"]["schemas"];
+    let username = &schemas["Credentials"]["properties"]["username"];
+    assert_eq!(
+        (&username["minLength"], &username["maxLength"]),
+        (&json!(USERNAME_MIN_CHARS), &json!(USERNAME_MAX_CHARS))
+    );
+    assert!(username["pattern"].is_string());
+    let password = &schemas["Credentials"]["properties"]["password"];
+    assert_eq!(
+        (&password["minLength"], &password["maxLength"]),
+        (&json!(PASSWORD_MIN_CHARS), &json!(PASSWORD_MAX_CHARS))
+    );
+    let post = &schemas["PostMessageRequest"]["properties"];
+    // Lengths after trimming are counted in the patterns (1 visible character, up to max - 2
+    // of any, 1 visible).
+    let counted = |max: usize| format!("{{0,{}}}", max - 2);
+    let message = post["message"]["pattern"].as_str().unwrap();
+    assert!(
+        message.contains(&counted(DEFAULT_MESSAGE_MAX_CHARS)),
+        "{message}"
+    );
+    assert_eq!(post["clientId"]["maxLength"], json!(CLIENT_ID_MAX_LEN));
+    assert!(post["clientId"]["pattern"].is_string());
+    let shapes = schemas["CreateConversationRequest"]["oneOf"]
+        .as_array()
+        .unwrap();
+    let required: Vec<_> = shapes.iter().map(|s| s["required"].clone()).collect();
+    assert_eq!(required, [json!(["user2_id"]), json!(["username"])]);
+    assert_eq!(schemas["Seq"]["minimum"], json!(0));
+    let query = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["schema"]
+            .clone()
+    };
+    let messages = "/api/conversations/{id}/messages";
+    for (path, name) in [("/api/users", "limit"), (messages, "limit")] {
+        let limit = query(path, name);
+        assert_eq!(
+            (&limit["minimum"], &limit["maximum"]),
+            (&json!(1), &json!(MAX_PAGE))
+        );
+    }
+    assert_eq!(query(messages, "before")["minimum"], json!(1));
+    let q = query("/api/users", "q");
+    let pattern = q["pattern"].as_str().unwrap();
+    assert!(pattern.contains(&counted(USERNAME_MAX_CHARS)), "{q}");
+
+    // A created conversation links to its operations (for clients and stateful tests).
+    let links = &doc["paths"]["/api/conversations"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["GetConversation"]["operationId"], "get_conversation");
+    assert_eq!(
+        links["GetConversation"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+
     for schema in [
         "MessageView",
         "ConversationView",
@@ -403,15 +561,55 @@ async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
         "ErrorCode",
         "AuthResponse",
     ] {
+        assert!(schemas[schema].is_object(), "schema {schema} missing");
+    }
+    let codes = schemas["ErrorCode"]["enum"].as_array().unwrap();
+    assert!(codes.contains(&json!("notMember")) && codes.contains(&json!("spoofedUser")));
+
+    // What the document says of every path holds: a 401 names its scheme, an unknown path
+    // and an unsupported method answer `{code, message}` JSON.
+    let unauthenticated = app.http.get(app.url("/api/me")).send().await.unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    assert_eq!(unauthenticated.headers()["www-authenticate"], "Bearer");
+    let unknown = app
+        .http
+        .get(app.url("/api/nothing/here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(
+        unknown.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(unknown.json::<Value>().await.unwrap()["code"], "notFound");
+    let wrong_method = app.http.delete(app.url("/api/me")).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(wrong_method.headers()["allow"], "GET,HEAD");
+    assert_eq!(
+        wrong_method.json::<Value>().await.unwrap()["code"],
+        "methodNotAllowed"
+    );
+    for (name, code) in [
+        ("NotFound", "`notFound`"),
+        ("MethodNotAllowed", "`methodNotAllowed`"),
+    ] {
+        let description = &doc["components"]["responses"][name]["description"];
         assert!(
-            doc["components"]["schemas"][schema].is_object(),
-            "schema {schema} missing"
+            description.as_str().is_some_and(|d| d.contains(code)),
+            "{name}"
         );
     }
-    let codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
-        .as_array()
-        .unwrap();
-    assert!(codes.contains(&json!("notMember")) && codes.contains(&json!("spoofedUser")));
+}
+
+/// The schema type of `name` when `response` lists it as always sent, else None.
+fn required_header<'a>(response: &'a Value, name: &str) -> Option<&'a str> {
+    let header = &response["headers"][name];
+    (header["required"] == json!(true))
+        .then(|| header["schema"]["type"].as_str())
+        .flatten()
 }
 
 async fn responses_are_compressed_for_clients_that_accept_it(engine: Engine) {

@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS := source scripts/tools-path.sh &&
 
-.PHONY: run dev test setup build fmt clippy
+.PHONY: run dev test bench setup build fmt clippy
 
 run: setup
 	$(TOOLS) cargo leptos serve --release
@@ -14,6 +14,11 @@ dev: setup
 
 test:
 	scripts/test.sh
+
+# The benchmarks (docs/PERFORMANCE.md): the release server against real sockets, about 5
+# minutes; `make bench ARGS="--quick"` or ARGS="knee --runs 3" to choose.
+bench:
+	cargo bench -p server --bench chat -- $(ARGS)
 
 setup:
 	scripts/setup.sh

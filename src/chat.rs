@@ -9,7 +9,7 @@ use crate::auth::{Auth, AuthConfig};
 use crate::clock::{Clock, SystemClock};
 use crate::connection::{Connection, Seat, Seats};
 use crate::error::ChatError;
-use crate::hub::{Hub, HubEvent, PersonalEvent, Subscription, Topic};
+use crate::hub::{Fanned, Hub, HubEvent, Inbox, PersonalEvent, Subscription, Topic};
 use crate::message::Message;
 use crate::message::{ClientMessageId, MessageBody};
 use crate::protocol::limits;
@@ -231,7 +231,7 @@ impl Chat {
     pub async fn connect(&self, user: AuthUser) -> Result<Connection, ChatError> {
         let seat: Seat = self.inner.seats.take(user.id())?;
         // Subscribe before reading the feed's position: nothing committed in between is missed.
-        let personal = self.inner.hub.subscribe(Topic::User(user.id()));
+        let personal = self.subscribe_user(&user);
         let pos = self
             .inner
             .store
@@ -309,7 +309,7 @@ impl Chat {
                     repaired.messages += 1;
                     self.inner
                         .hub
-                        .publish(Topic::Room(id), HubEvent::Message(Arc::new(message)));
+                        .publish(Topic::Room(id), HubEvent::Message(Fanned::new(message)));
                 }
             }
         }
@@ -597,10 +597,11 @@ impl Chat {
         &self,
         me: &AuthUser,
         conversation: ConversationId,
+        inbox: &Inbox,
     ) -> Result<(Subscription, Seq), ChatError> {
         self.check_member(me, conversation).await?;
         // Subscribe before reading the newest seq: nothing committed in between is missed.
-        let subscription = self.inner.hub.subscribe(Topic::Room(conversation));
+        let subscription = self.inner.hub.subscribe(Topic::Room(conversation), inbox);
         let newest = self
             .inner
             .store
@@ -611,9 +612,12 @@ impl Chat {
         Ok((subscription, newest))
     }
 
-    /// The caller's personal feed: conversations started with them.
-    pub fn subscribe_user(&self, me: &AuthUser) -> Subscription {
-        self.inner.hub.subscribe(Topic::User(me.id()))
+    /// The caller's personal feed (conversations started with them, read marks, sign-outs),
+    /// into a new inbox.
+    pub fn subscribe_user(&self, me: &AuthUser) -> (Inbox, Subscription) {
+        let inbox = self.inner.hub.inbox();
+        let subscription = self.inner.hub.subscribe(Topic::User(me.id()), &inbox);
+        (inbox, subscription)
     }
 
     /// How many hub topics have subscribers (rooms and user feeds).
@@ -685,7 +689,7 @@ impl Inner {
     pub(crate) fn publish_message(&self, message: &Message) {
         self.publish(
             Topic::Room(message.conversation),
-            HubEvent::Message(Arc::new(MessageView::from(message))),
+            HubEvent::Message(Fanned::new(MessageView::from(message))),
         );
     }
 }

@@ -17,12 +17,10 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
-use tokio_stream::StreamMap;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::chat::{Chat, Target};
 use crate::error::ChatError;
-use crate::hub::{HubEvent, PersonalEvent, Subscription};
+use crate::hub::{Fanned, HubEvent, Inbox, PersonalEvent, Received, Subscription, Topic};
 use crate::protocol::{
     ClientCommand, ConversationId, ConversationView, CreateConvDto, Cursor, ErrorView, FeedPos,
     MessageId, MessageView, Seq, ServerEvent, ServerFrame, UserId,
@@ -33,8 +31,12 @@ use crate::user::AuthUser;
 pub struct Connection {
     chat: Chat,
     user: AuthUser,
-    personal: Subscription,
-    rooms: StreamMap<ConversationId, Subscription>,
+    /// Where the events of the user's feed and of every joined room arrive.
+    inbox: Inbox,
+    /// The user's personal feed, into `inbox` while held.
+    _personal: Subscription,
+    /// The joined rooms, each into `inbox` while held.
+    rooms: HashMap<ConversationId, Subscription>,
     /// Highest `seq` delivered (or known to the client) per joined room.
     delivered: HashMap<ConversationId, Seq>,
     /// Rooms whose newer messages must be read from storage (after a lag).
@@ -63,7 +65,7 @@ pub struct Connection {
     sending_to: HashMap<ConversationId, usize>,
     /// Room messages held back, in arrival order, until this connection's sends to their
     /// conversation are answered: its own message then becomes its `messageSent` in place.
-    held: VecDeque<Arc<MessageView>>,
+    held: VecDeque<Arc<Fanned>>,
 }
 
 /// A send that went to the writer, and how it ended.
@@ -145,7 +147,7 @@ impl Connection {
         chat: Chat,
         user: AuthUser,
         seat: Seat,
-        personal: Subscription,
+        (inbox, personal): (Inbox, Subscription),
         feed_pos: FeedPos,
     ) -> Self {
         Self {
@@ -156,8 +158,9 @@ impl Connection {
             held: VecDeque::new(),
             chat,
             user,
-            personal,
-            rooms: StreamMap::new(),
+            inbox,
+            _personal: personal,
+            rooms: HashMap::new(),
             delivered: HashMap::new(),
             behind: Vec::new(),
             backlog: VecDeque::new(),
@@ -465,7 +468,10 @@ impl Connection {
         conv_id: ConversationId,
         last_seq: Option<Seq>,
     ) -> Result<(), ChatError> {
-        let (subscription, newest) = self.chat.subscribe_room(&self.user, conv_id).await?;
+        let (subscription, newest) = self
+            .chat
+            .subscribe_room(&self.user, conv_id, &self.inbox)
+            .await?;
         self.rooms.insert(conv_id, subscription);
         match last_seq {
             Some(seq) if seq < newest => {
@@ -498,7 +504,7 @@ impl Connection {
                 continue;
             }
             if let Some(message) = self.ready_held() {
-                if let Some(frame) = self.deliver(&message) {
+                if let Some(frame) = self.deliver(&message, Some(&message.frame)) {
                     return frame;
                 }
                 continue;
@@ -507,8 +513,8 @@ impl Connection {
                 Some(sent) = self.sending.next(), if !self.sending.is_empty() => {
                     self.finish_send(sent);
                 }
-                Some(item) = self.personal.next() => match item {
-                    Ok(HubEvent::Personal { pos, event }) => {
+                received = self.inbox.recv() => match received {
+                    Received::Event(Topic::User(_), HubEvent::Personal { pos, event }) => {
                         if pos <= self.feed_pos {
                             continue;
                         }
@@ -522,28 +528,29 @@ impl Connection {
                             return frame;
                         }
                     }
-                    Ok(HubEvent::Message(_)) => {}
-                    Err(BroadcastStreamRecvError::Lagged(skipped)) => {
-                        tracing::debug!(user = %self.user.id(), skipped, "personal feed lagged; catching up from storage");
-                        self.feed_behind = true;
-                    }
-                },
-                Some((conversation, item)) = self.rooms.next() => match item {
-                    Ok(HubEvent::Message(message)) => {
+                    Received::Event(Topic::Room(conversation), HubEvent::Message(message)) => {
+                        if !self.rooms.contains_key(&conversation) {
+                            // Left since it was queued.
+                            continue;
+                        }
                         let own_in_flight = message.sender_id == self.user.id()
                             && self.sending_to.contains_key(&conversation);
                         if own_in_flight || self.held.iter().any(|m| m.conv_id == conversation) {
                             self.held.push_back(message);
                             continue;
                         }
-                        if let Some(frame) = self.deliver(&message) {
+                        if let Some(frame) = self.deliver(&message, Some(&message.frame)) {
                             return frame;
                         }
                     }
-                    Ok(HubEvent::Personal { .. }) => {}
-                    Err(BroadcastStreamRecvError::Lagged(skipped)) => {
-                        tracing::debug!(user = %self.user.id(), %conversation, skipped, "lagged; catching up from storage");
-                        if !self.behind.contains(&conversation) {
+                    Received::Event(..) => {}
+                    Received::Lagged(Topic::User(_)) => {
+                        tracing::debug!(user = %self.user.id(), "personal feed lagged; catching up from storage");
+                        self.feed_behind = true;
+                    }
+                    Received::Lagged(Topic::Room(conversation)) => {
+                        tracing::debug!(user = %self.user.id(), %conversation, "lagged; catching up from storage");
+                        if self.rooms.contains_key(&conversation) && !self.behind.contains(&conversation) {
                             self.behind.push(conversation);
                         }
                     }
@@ -554,7 +561,7 @@ impl Connection {
 
     /// The oldest held message whose conversation has no send of this connection in flight any
     /// more (messages of one conversation leave in the order they came).
-    fn ready_held(&mut self) -> Option<Arc<MessageView>> {
+    fn ready_held(&mut self) -> Option<Arc<Fanned>> {
         let index = self
             .held
             .iter()
@@ -572,7 +579,7 @@ impl Connection {
     }
 
     /// The frame for a room message, or `None` if this connection already delivered it.
-    fn deliver(&mut self, message: &MessageView) -> Option<ServerFrame> {
+    fn deliver(&mut self, message: &MessageView, shared: Option<&Arc<str>>) -> Option<ServerFrame> {
         let delivered = self.delivered.get_mut(&message.conv_id)?;
         if message.seq <= *delivered {
             return None;
@@ -592,9 +599,15 @@ impl Connection {
                 },
                 reference,
             ),
-            None => ServerFrame::broadcast(ServerEvent::NewMessage {
-                message: message.clone(),
-            }),
+            None => {
+                let event = ServerEvent::NewMessage {
+                    message: message.clone(),
+                };
+                match shared {
+                    Some(encoded) => ServerFrame::shared(event, Arc::clone(encoded)),
+                    None => ServerFrame::broadcast(event),
+                }
+            }
         })
     }
 
@@ -708,7 +721,7 @@ impl Connection {
                     self.behind.retain(|c| *c != conversation);
                 }
                 for message in &messages {
-                    if let Some(frame) = self.deliver(message) {
+                    if let Some(frame) = self.deliver(message, None) {
                         self.backlog.push_back(frame);
                     }
                 }

@@ -1,29 +1,29 @@
 //! Fan-out of committed events to the connections of this process.
 //!
-//! A topic is a conversation's room or a user's personal feed. Each topic with subscribers has
-//! one bounded `broadcast` channel (capacity: the server's `--room-buffer`); a subscriber that
-//! falls further behind sees `Lagged` and catches up from the store, so a slow client never
-//! grows memory. The topic's sender is dropped with its last subscriber.
+//! A topic is a conversation's room or a user's personal feed. Each connection has one
+//! [`Inbox`]: a bounded queue (`--room-buffer` events) that every topic it subscribes to
+//! delivers into, so an idle connection costs a few hundred bytes however many rooms it
+//! joined, and a topic is only a list of inboxes. An inbox that is full drops the event and
+//! remembers that its topic lagged; the connection then reads what it missed from the store,
+//! so a slow client never grows memory. A topic is forgotten with its last subscriber.
 //!
 //! Every event carries its place in its topic (a room message its `seq`, a personal event its
 //! `FeedPos`), and the hub remembers the newest place it has fanned out per topic: what the
 //! relay's position check compares with the database to find what this node missed.
 //!
 //! Fan-out goes through this one seam: only `Chat` (and the relay, for events committed on
-//! other nodes) publishes, and transports only hold `Subscription`s.
+//! other nodes) publishes, and transports only hold connections.
 
-use std::collections::HashMap;
-use std::pin::Pin;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
-use futures_util::Stream;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio::sync::Notify;
 
-use crate::protocol::{ConversationId, FeedPos, MessageView, Seq, UserId};
+use crate::protocol::{
+    ConversationId, FeedPos, MessageView, Seq, ServerEvent, ServerFrame, UserId,
+};
 
 /// Where an event is delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,12 +60,41 @@ pub enum PersonalEvent {
 #[derive(Clone, Debug)]
 pub enum HubEvent {
     /// A message, to its room.
-    Message(Arc<MessageView>),
+    Message(Arc<Fanned>),
     /// A personal event at its place in the user's feed.
     Personal {
         pos: FeedPos,
         event: Arc<PersonalEvent>,
     },
+}
+
+/// A committed message as fanned out: its view, and its `newMessage` frame encoded once for
+/// every connection that receives it as is.
+#[derive(Debug)]
+pub struct Fanned {
+    pub view: MessageView,
+    pub frame: Arc<str>,
+}
+
+impl Fanned {
+    pub fn new(view: MessageView) -> Arc<Self> {
+        let frame = ServerFrame::broadcast(ServerEvent::NewMessage {
+            message: view.clone(),
+        })
+        .encode();
+        Arc::new(Self {
+            view,
+            frame: Arc::from(frame),
+        })
+    }
+}
+
+impl std::ops::Deref for Fanned {
+    type Target = MessageView;
+
+    fn deref(&self) -> &MessageView {
+        &self.view
+    }
 }
 
 impl HubEvent {
@@ -78,8 +107,80 @@ impl HubEvent {
     }
 }
 
+/// What an inbox holds next.
+#[derive(Clone, Debug)]
+pub enum Received {
+    Event(Topic, HubEvent),
+    /// Events of this topic were dropped (the inbox was full): read them from the store.
+    Lagged(Topic),
+}
+
+/// One connection's queue of the events of every topic it subscribes to.
+pub struct Inbox {
+    shared: Arc<InboxShared>,
+}
+
+struct InboxShared {
+    id: u64,
+    capacity: usize,
+    state: Mutex<InboxState>,
+    notify: Notify,
+}
+
+#[derive(Default)]
+struct InboxState {
+    queue: VecDeque<(Topic, HubEvent)>,
+    lagged: Vec<Topic>,
+}
+
+impl InboxShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
+        // Nothing panics while holding it, and the queue stays valid if something did.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn deliver(&self, topic: Topic, event: HubEvent) {
+        {
+            let mut state = self.lock();
+            if state.queue.len() >= self.capacity {
+                if !state.lagged.contains(&topic) {
+                    state.lagged.push(topic);
+                }
+            } else {
+                state.queue.push_back((topic, event));
+            }
+        }
+        self.notify.notify_one();
+    }
+}
+
+impl Inbox {
+    /// The next event, or the news that a topic lagged. Cancel-safe: nothing is taken from the
+    /// inbox unless it is returned.
+    pub async fn recv(&self) -> Received {
+        loop {
+            {
+                let mut state = self.shared.lock();
+                if let Some(topic) = state.lagged.pop() {
+                    return Received::Lagged(topic);
+                }
+                if let Some((topic, event)) = state.queue.pop_front() {
+                    if state.queue.is_empty() && state.queue.capacity() > 64 {
+                        // A burst is over: give its memory back.
+                        state.queue = VecDeque::new();
+                    }
+                    return Received::Event(topic, event);
+                }
+            }
+            self.shared.notify.notified().await;
+        }
+    }
+}
+
 struct Channel {
-    sender: broadcast::Sender<HubEvent>,
+    subscribers: Vec<Arc<InboxShared>>,
     /// The newest place fanned out on this topic (0: none yet).
     newest: i64,
 }
@@ -90,47 +191,58 @@ type Topics = Arc<Mutex<HashMap<Topic, Channel>>>;
 pub struct Hub {
     topics: Topics,
     capacity: usize,
+    inboxes: AtomicU64,
 }
 
 impl Hub {
-    /// `capacity`: events buffered per topic before a slow subscriber lags.
+    /// `capacity`: events an inbox holds before its topics lag.
     pub fn new(capacity: usize) -> Self {
         Self {
             topics: Arc::default(),
             capacity: capacity.max(1),
+            inboxes: AtomicU64::new(0),
         }
     }
 
-    /// Delivers `event` to every current subscriber of `topic`; nobody listening is fine.
-    pub fn publish(&self, topic: Topic, event: HubEvent) {
-        let sender = {
-            let mut topics = lock(&self.topics);
-            let Some(channel) = topics.get_mut(&topic) else {
-                return;
-            };
-            channel.newest = channel.newest.max(event.place());
-            channel.sender.clone()
-        };
-        // An error only means the last receiver left meanwhile.
-        let _ = sender.send(event);
+    /// A new, empty inbox for one connection.
+    pub fn inbox(&self) -> Inbox {
+        Inbox {
+            shared: Arc::new(InboxShared {
+                id: self.inboxes.fetch_add(1, Ordering::Relaxed),
+                capacity: self.capacity,
+                state: Mutex::default(),
+                notify: Notify::new(),
+            }),
+        }
     }
 
-    /// Starts receiving `topic`'s events published from now on.
-    pub fn subscribe(&self, topic: Topic) -> Subscription {
-        let receiver = lock(&self.topics)
+    /// Delivers `event` to every inbox subscribed to `topic`; nobody listening is fine.
+    pub fn publish(&self, topic: Topic, event: HubEvent) {
+        let mut topics = lock(&self.topics);
+        let Some(channel) = topics.get_mut(&topic) else {
+            return;
+        };
+        channel.newest = channel.newest.max(event.place());
+        for inbox in &channel.subscribers {
+            inbox.deliver(topic, event.clone());
+        }
+    }
+
+    /// Delivers `topic`'s events published from now on into `inbox`, until the returned
+    /// subscription is dropped.
+    pub fn subscribe(&self, topic: Topic, inbox: &Inbox) -> Subscription {
+        lock(&self.topics)
             .entry(topic)
             .or_insert_with(|| Channel {
-                sender: broadcast::channel(self.capacity).0,
+                subscribers: Vec::new(),
                 newest: 0,
             })
-            .sender
-            .subscribe();
+            .subscribers
+            .push(Arc::clone(&inbox.shared));
         Subscription {
-            stream: BroadcastStream::new(receiver),
-            _guard: TopicGuard {
-                topics: Arc::clone(&self.topics),
-                topic,
-            },
+            topics: Arc::clone(&self.topics),
+            topic,
+            inbox: inbox.shared.id,
         }
     }
 
@@ -164,35 +276,22 @@ fn lock(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A stream of one topic's events; `Err(Lagged(n))` when `n` were dropped for this subscriber.
+/// One inbox's place among a topic's subscribers; leaving it (on drop) forgets the topic when
+/// it was the last.
 pub struct Subscription {
-    // Declared before the guard: the receiver must be gone when the guard counts receivers.
-    stream: BroadcastStream<HubEvent>,
-    _guard: TopicGuard,
-}
-
-impl Stream for Subscription {
-    type Item = Result<HubEvent, BroadcastStreamRecvError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.stream).poll_next(cx)
-    }
-}
-
-/// Removes a topic's channel when its last subscription is dropped.
-struct TopicGuard {
     topics: Topics,
     topic: Topic,
+    inbox: u64,
 }
 
-impl Drop for TopicGuard {
+impl Drop for Subscription {
     fn drop(&mut self) {
         let mut topics = lock(&self.topics);
-        if topics
-            .get(&self.topic)
-            .is_some_and(|channel| channel.sender.receiver_count() == 0)
-        {
-            topics.remove(&self.topic);
+        if let Some(channel) = topics.get_mut(&self.topic) {
+            channel.subscribers.retain(|inbox| inbox.id != self.inbox);
+            if channel.subscribers.is_empty() {
+                topics.remove(&self.topic);
+            }
         }
     }
 }
@@ -200,9 +299,8 @@ impl Drop for TopicGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures_util::StreamExt;
 
-    fn created(pos: i64) -> HubEvent {
+    fn ended(pos: i64) -> HubEvent {
         HubEvent::Personal {
             pos: FeedPos(pos),
             event: Arc::new(PersonalEvent::SessionEnded {
@@ -212,24 +310,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn subscribers_of_a_topic_get_its_events_and_no_others() {
+    async fn an_inbox_gets_the_events_of_its_topics_and_no_others() {
         let hub = Hub::new(8);
-        let mut a = hub.subscribe(Topic::User(UserId(1)));
-        let mut b = hub.subscribe(Topic::User(UserId(2)));
-        hub.publish(Topic::User(UserId(1)), created(1));
-        assert!(
-            matches!(a.next().await, Some(Ok(HubEvent::Personal { pos, .. })) if pos == FeedPos(1))
-        );
-        hub.publish(Topic::User(UserId(2)), created(2));
-        assert!(
-            matches!(b.next().await, Some(Ok(HubEvent::Personal { pos, .. })) if pos == FeedPos(2))
-        );
+        let (a, b) = (hub.inbox(), hub.inbox());
+        let _a1 = hub.subscribe(Topic::User(UserId(1)), &a);
+        let _b2 = hub.subscribe(Topic::User(UserId(2)), &b);
+        hub.publish(Topic::User(UserId(1)), ended(1));
+        hub.publish(Topic::User(UserId(2)), ended(2));
+        assert!(matches!(
+            a.recv().await,
+            Received::Event(Topic::User(UserId(1)), HubEvent::Personal { pos, .. }) if pos == FeedPos(1)
+        ));
+        assert!(matches!(
+            b.recv().await,
+            Received::Event(Topic::User(UserId(2)), HubEvent::Personal { pos, .. }) if pos == FeedPos(2)
+        ));
+        let mut positions = hub.positions();
+        positions.sort_by_key(|(_, p)| *p);
         assert_eq!(
-            {
-                let mut positions = hub.positions();
-                positions.sort_by_key(|(_, p)| *p);
-                positions
-            },
+            positions,
             [(Topic::User(UserId(1)), 1), (Topic::User(UserId(2)), 2)]
         );
     }
@@ -237,25 +336,31 @@ mod tests {
     #[tokio::test]
     async fn a_topic_is_freed_with_its_last_subscriber() {
         let hub = Hub::new(8);
-        let a = hub.subscribe(Topic::Room(ConversationId(1)));
-        let b = hub.subscribe(Topic::Room(ConversationId(1)));
+        let (a, b) = (hub.inbox(), hub.inbox());
+        let sa = hub.subscribe(Topic::Room(ConversationId(1)), &a);
+        let sb = hub.subscribe(Topic::Room(ConversationId(1)), &b);
         assert_eq!(hub.topic_count(), 1);
-        drop(a);
+        drop(sa);
         assert_eq!(hub.topic_count(), 1);
-        drop(b);
+        drop(sb);
         assert_eq!(hub.topic_count(), 0);
     }
 
     #[tokio::test]
-    async fn a_subscriber_that_falls_behind_is_told_it_lagged() {
+    async fn a_full_inbox_drops_and_says_which_topic_lagged() {
         let hub = Hub::new(2);
-        let mut slow = hub.subscribe(Topic::User(UserId(1)));
+        let slow = hub.inbox();
+        let _s = hub.subscribe(Topic::User(UserId(1)), &slow);
         for pos in 1..=5 {
-            hub.publish(Topic::User(UserId(1)), created(pos));
+            hub.publish(Topic::User(UserId(1)), ended(pos));
         }
         assert!(matches!(
-            slow.next().await,
-            Some(Err(BroadcastStreamRecvError::Lagged(3)))
+            slow.recv().await,
+            Received::Lagged(Topic::User(UserId(1)))
+        ));
+        assert!(matches!(
+            slow.recv().await,
+            Received::Event(_, HubEvent::Personal { pos, .. }) if pos == FeedPos(1)
         ));
     }
 }

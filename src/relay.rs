@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::Chat;
-use crate::hub::{HubEvent, PersonalEvent, Topic};
+use crate::hub::{Fanned, HubEvent, PersonalEvent, Topic};
 use crate::protocol::{FeedPos, MessageView, UserId};
 
 /// Why the bus failed an operation.
@@ -188,7 +188,7 @@ impl Relay {
     pub fn publish(&self, topic: Topic, event: &HubEvent) {
         let body = match (topic, event) {
             (_, HubEvent::Message(message)) => Body::Message {
-                message: (**message).clone(),
+                message: message.view.clone(),
             },
             (Topic::User(user), HubEvent::Personal { pos, event }) => Body::Personal {
                 user,
@@ -340,7 +340,7 @@ fn inject(chat: &Chat, body: Body) {
     match body {
         Body::Message { message } => chat.inject(
             Topic::Room(message.conv_id),
-            HubEvent::Message(Arc::new(message)),
+            HubEvent::Message(Fanned::new(message)),
         ),
         Body::Personal { user, pos, event } => chat.inject(
             Topic::User(user),

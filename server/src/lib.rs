@@ -259,6 +259,24 @@ async fn purge_sessions(chat: Chat, every: Duration, shutdown: CancellationToken
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
+/// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`, 4096 on
+/// current Linux). The default of 128 drops SYNs when a crowd reconnects at once (after a
+/// restart, a network blip): clients then wait a full SYN retransmit (1 s, 3 s, …).
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` for serving, with [`LISTEN_BACKLOG`].
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std's and tokio's own bind do: a restart can reuse the port at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         if let Err(error) = tokio::signal::ctrl_c().await {

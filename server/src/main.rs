@@ -16,9 +16,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let app = server::Application::build(config, leptos).await?;
-    let listener = tokio::net::TcpListener::bind(app.addr)
-        .await
-        .with_context(|| format!("binding {}", app.addr))?;
+    let listener = server::listen(app.addr).with_context(|| format!("binding {}", app.addr))?;
     println!(
         "natter {} serving at http://{}",
         server::VERSION,

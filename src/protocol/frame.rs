@@ -2,6 +2,8 @@
 //! a precise reason when they do not fit. A command that carries `ref` is answered by exactly
 //! one frame with the same `ref`; broadcasts carry none.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -108,26 +110,54 @@ impl ClientFrame {
 }
 
 /// A server frame: the event and the `ref` of the command it answers.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct ServerFrame {
     pub event: ServerEvent,
     pub reference: Option<String>,
+    /// The frame already encoded, shared by every connection that sends it as is (a room's
+    /// `newMessage` is encoded once, not once per recipient).
+    encoded: Option<Arc<str>>,
 }
+
+impl PartialEq for ServerFrame {
+    fn eq(&self, other: &Self) -> bool {
+        self.event == other.event && self.reference == other.reference
+    }
+}
+
+impl Eq for ServerFrame {}
 
 impl ServerFrame {
     pub fn broadcast(event: ServerEvent) -> Self {
         Self {
             event,
             reference: None,
+            encoded: None,
         }
     }
 
     pub fn reply(event: ServerEvent, reference: Option<String>) -> Self {
-        Self { event, reference }
+        Self {
+            event,
+            reference,
+            encoded: None,
+        }
+    }
+
+    /// A broadcast whose encoding (`encoded`, which must be `event` encoded) is shared.
+    pub fn shared(event: ServerEvent, encoded: Arc<str>) -> Self {
+        Self {
+            event,
+            reference: None,
+            encoded: Some(encoded),
+        }
     }
 
     pub fn encode(&self) -> String {
-        encode_with_ref(&self.event, self.reference.as_deref())
+        match (&self.encoded, &self.reference) {
+            (Some(encoded), None) => encoded.to_string(),
+            _ => encode_with_ref(&self.event, self.reference.as_deref()),
+        }
     }
 
     /// Decodes a frame sent by a natter server.
@@ -138,7 +168,7 @@ impl ServerFrame {
             _ => None,
         };
         let event = serde_json::from_value(value).map_err(|e| e.to_string())?;
-        Ok(Self { event, reference })
+        Ok(Self::reply(event, reference))
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use natter::protocol::{ClientCommand, ErrorCode, Seq, ServerEvent, ServerFrame};
 use natter::store::Engine;
 use natter::{ChatConfig, Ending, Target};
@@ -107,9 +106,9 @@ async fn every_connection_of_a_member_hears_room_messages(engine: Engine) {
             matches!(next(tab).await.event, ServerEvent::NewMessage { ref message } if message.message == "to every tab")
         );
     }
-    let mut feed = f.chat.subscribe_user(&alice);
+    let (feed, _subscription) = f.chat.subscribe_user(&alice);
     assert!(
-        timeout(Duration::from_millis(100), feed.next())
+        timeout(Duration::from_millis(100), feed.recv())
             .await
             .is_err()
     );

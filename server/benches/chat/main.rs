@@ -7,6 +7,9 @@
 //! - `rest`: `POST /api/conversations/{id}/messages` round trips at the same rate;
 //! - `throughput`: messages committed and fanned out per second by concurrent senders in
 //!   separate conversations, each keeping a window of sends in flight, on SQLite and PostgreSQL;
+//! - `knee`: the highest total rate user pairs can send at, open loop in growing steps, while
+//!   every message arrives and p99 send → receipt stays within 100 ms (the load test);
+//! - `connects`: authenticated `/ws` connects per second by a crowd of clients;
 //! - `memory`: the server's resident memory fresh, after a restart, and with 1,000 sockets
 //!   connected, then joined to a room; the difference per socket.
 //!
@@ -24,6 +27,8 @@
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
+mod connects;
+mod knee;
 mod latency;
 mod memory;
 mod options;
@@ -94,6 +99,8 @@ async fn run_once(options: &Options) -> anyhow::Result<Vec<Table>> {
             Section::Latency => latency::table(plan).await?,
             Section::Rest => rest::table(plan).await.context("rest")?,
             Section::Throughput => throughput::table(plan).await?,
+            Section::Knee => knee::table(plan).await?,
+            Section::Connects => connects::table(plan).await?,
             Section::Memory => memory::table(plan).await.context("memory")?,
         });
     }

@@ -21,6 +21,12 @@ pub struct Plan {
     pub saturation: Duration,
     /// Idle sockets in the memory section.
     pub sockets: usize,
+    /// User pairs in the knee section, its first step's total rate, and each step's length.
+    pub pairs: usize,
+    pub knee_start: u32,
+    pub step: Duration,
+    /// Sockets opened in the connects section.
+    pub connects: usize,
 }
 
 /// About 1½ minutes.
@@ -33,6 +39,10 @@ const FULL: Plan = Plan {
     window: 4,
     saturation: Duration::from_secs(8),
     sockets: 1000,
+    pairs: 100,
+    knee_start: 400,
+    step: Duration::from_secs(10),
+    connects: 5000,
 };
 
 /// About 20 seconds: proves every section works, figures are rough.
@@ -45,6 +55,10 @@ const QUICK: Plan = Plan {
     window: 4,
     saturation: Duration::from_secs(2),
     sockets: 200,
+    pairs: 20,
+    knee_start: 400,
+    step: Duration::from_secs(2),
+    connects: 1000,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,11 +66,20 @@ pub enum Section {
     Latency,
     Rest,
     Throughput,
+    Knee,
+    Connects,
     Memory,
 }
 
 impl Section {
-    pub const ALL: [Self; 4] = [Self::Latency, Self::Rest, Self::Throughput, Self::Memory];
+    pub const ALL: [Self; 6] = [
+        Self::Latency,
+        Self::Rest,
+        Self::Throughput,
+        Self::Knee,
+        Self::Connects,
+        Self::Memory,
+    ];
 
     fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name() == name)
@@ -67,6 +90,8 @@ impl Section {
             Self::Latency => "latency",
             Self::Rest => "rest",
             Self::Throughput => "throughput",
+            Self::Knee => "knee",
+            Self::Connects => "connects",
             Self::Memory => "memory",
         }
     }

@@ -85,12 +85,25 @@ async fn a_guesser_is_held_off_but_the_owner_gets_in_from_another_client() {
 #[tokio::test]
 async fn spraying_guesses_over_many_accounts_from_one_client_is_limited() {
     let app = behind_proxy(|_| {}).await;
+    let started = Instant::now();
     for n in 0..30 {
         let (status, _, _) = login_as(&app, "203.0.113.2", &format!("user{n}"), "password1").await;
         assert_eq!(status, 401, "attempt {n}");
     }
-    let (status, retry, body) = login_as(&app, "203.0.113.2", "user30", "password1").await;
-    assert_eq!((status, body["code"].as_str()), (429, Some("rateLimited")));
+    // The limit is 30 a minute: on a busy machine the 30 hashes take long enough for a try or
+    // two to be earned back, and no more.
+    let earned = started.elapsed().as_secs() / 2 + 1;
+    let mut refused = None;
+    for n in 30..=30 + earned {
+        let (status, retry, body) =
+            login_as(&app, "203.0.113.2", &format!("user{n}"), "password1").await;
+        if status != 401 {
+            refused = Some((status, body["code"].as_str().map(str::to_owned), retry));
+            break;
+        }
+    }
+    let (status, code, retry) = refused.expect("the spraying client is refused");
+    assert_eq!((status, code.as_deref()), (429, Some("rateLimited")));
     assert!(retry.is_some());
     // Another client is not slowed by it.
     let (status, _, _) = login_as(&app, "203.0.113.3", "user30", "password1").await;

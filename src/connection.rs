@@ -11,7 +11,7 @@
 //! read from there, and only a connection behind events no longer kept is told to resync
 //! (`resyncRequired`) and ends; the client reconnects and `resume` brings it up to date.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
@@ -37,6 +37,9 @@ pub struct Connection {
     _personal: Subscription,
     /// The joined rooms, each into `inbox` while held.
     rooms: HashMap<ConversationId, Subscription>,
+    /// Rooms this connection entered by creating their conversation (as the seed's gateway
+    /// does): its first `joinConversation` of one of them is answered, not refused.
+    joined_by_create: HashSet<ConversationId>,
     /// Highest `seq` delivered (or known to the client) per joined room.
     delivered: HashMap<ConversationId, Seq>,
     /// Rooms whose newer messages must be read from storage (after a lag).
@@ -161,6 +164,7 @@ impl Connection {
             inbox,
             _personal: personal,
             rooms: HashMap::new(),
+            joined_by_create: HashSet::new(),
             delivered: HashMap::new(),
             behind: Vec::new(),
             backlog: VecDeque::new(),
@@ -269,8 +273,14 @@ impl Connection {
             .chat
             .open_conversation(&self.user, Target::from_parts(dto.user2_id, name)?)
             .await?;
+        // The creating connection is in the room at once, so a client that creates and then
+        // sends (the seed's flow) hears the replies without `joinConversation`.
+        let id = opened.conversation.id;
+        if !self.rooms.contains_key(&id) {
+            self.join(id, None).await?;
+            self.joined_by_create.insert(id);
+        }
         if opened.fresh {
-            let id = opened.conversation.id;
             self.creates.insert(id, (reference, opened.conversation));
             return Ok(None);
         }
@@ -374,15 +384,26 @@ impl Connection {
         conv_id: ConversationId,
         last_seq: Option<Seq>,
     ) -> Result<Option<ServerEvent>, ChatError> {
-        if self.rooms.contains_key(&conv_id) {
-            return Err(ChatError::AlreadyJoined(conv_id));
-        }
         if last_seq.is_some_and(|seq| seq < Seq::ZERO) {
             return Err(ChatError::InvalidPayload(
                 "lastSeq must be 0 or more".into(),
             ));
         }
-        self.join(conv_id, last_seq).await?;
+        if self.joined_by_create.remove(&conv_id) {
+            // Already in by `createConversation`: what the client asks to replay comes first.
+            if let (Some(seq), Some(delivered)) = (last_seq, self.delivered.get_mut(&conv_id))
+                && seq < *delivered
+            {
+                *delivered = seq;
+                if !self.behind.contains(&conv_id) {
+                    self.behind.push(conv_id);
+                }
+            }
+        } else if self.rooms.contains_key(&conv_id) {
+            return Err(ChatError::AlreadyJoined(conv_id));
+        } else {
+            self.join(conv_id, last_seq).await?;
+        }
         Ok(Some(ServerEvent::JoinedConversation {
             conv_id,
             room: conv_id.room(),
@@ -435,6 +456,7 @@ impl Connection {
         if self.rooms.remove(&conv_id).is_none() {
             return Err(ChatError::NotJoined(conv_id));
         }
+        self.joined_by_create.remove(&conv_id);
         self.delivered.remove(&conv_id);
         self.behind.retain(|c| *c != conv_id);
         self.held.retain(|m| m.conv_id != conv_id);

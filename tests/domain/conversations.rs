@@ -94,6 +94,65 @@ async fn both_members_hear_of_a_new_conversation_and_the_creator_once(engine: En
     );
 }
 
+/// The seed's flow: create, then send, never `joinConversation` — the creator hears the
+/// replies, as the NestJS gateway's `client.join` on create made it.
+async fn the_creating_connection_is_in_the_room(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let alice = f.user("alice").await;
+    let bob = f.user("bob").await;
+    let mut alice_conn = f.chat.connect(alice.clone()).await.unwrap();
+    let command = ClientCommand::CreateConversation {
+        create_conv_dto: Some(CreateConvDto {
+            user2_id: Some(bob.id()),
+            username: None,
+        }),
+        username: None,
+        user_id: None,
+    };
+    assert!(alice_conn.handle(command, None).await.is_none());
+    let ServerEvent::ConversationCreated { conversation } = next(&mut alice_conn).await.event
+    else {
+        panic!()
+    };
+    f.chat
+        .send(&bob, conversation.id, "welcome", None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(next(&mut alice_conn).await.event, ServerEvent::NewMessage { ref message } if message.message == "welcome")
+    );
+    // A client that joins anyway (most do) is answered, not refused, and asked-for history
+    // is replayed…
+    let answer = alice_conn
+        .handle(
+            ClientCommand::JoinConversation {
+                conv_id: conversation.id,
+                user_id: None,
+                last_seq: Some(natter::protocol::Seq::ZERO),
+            },
+            Some("j".into()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(answer.event, ServerEvent::JoinedConversation { .. }),
+        "{answer:?}"
+    );
+    assert!(
+        matches!(next(&mut alice_conn).await.event, ServerEvent::NewMessage { ref message } if message.message == "welcome")
+    );
+    // …but a second join is the usual mistake.
+    let ServerEvent::Error(error) = alice_conn
+        .handle(join(conversation.id), None)
+        .await
+        .unwrap()
+        .event
+    else {
+        panic!()
+    };
+    assert_eq!(error.code, ErrorCode::AlreadyJoined);
+}
+
 async fn a_stranger_can_neither_join_read_nor_post(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (_alice, _bob, conv) = f.pair().await;
@@ -125,5 +184,6 @@ async fn a_stranger_can_neither_join_read_nor_post(engine: Engine) {
 natter::on_both_engines!(
     opening_a_conversation_twice_returns_the_same_one,
     both_members_hear_of_a_new_conversation_and_the_creator_once,
+    the_creating_connection_is_in_the_room,
     a_stranger_can_neither_join_read_nor_post,
 );

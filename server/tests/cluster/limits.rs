@@ -87,7 +87,7 @@ async fn the_send_quota_and_sign_in_limit_hold_across_nodes() {
     assert_eq!(
         statuses,
         [
-            vec![200; LOGINS_PER_MINUTE as usize],
+            vec![200_u16; LOGINS_PER_MINUTE as usize],
             vec![429]
         ]
         .concat(),

@@ -100,9 +100,18 @@ async fn live_events_reach_every_node_once_and_in_order() {
                 sent_at.insert(client_id, (at, u));
             }
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let total = Seq(2 * PER_MEMBER as i64);
+    for (client_id, (_, from)) in &sent_at {
+        let (_, answer) = sockets[*from][*from]
+            .answer(client_id, Duration::from_secs(10))
+            .await;
+        assert!(
+            matches!(answer, ServerEvent::MessageSent { .. }),
+            "{client_id}: {answer:?}"
+        );
+    }
 
     // Every socket gets each of its conversations whole: newMessage, or messageSent for the
     // sender's own socket.
@@ -154,8 +163,17 @@ async fn live_events_reach_every_node_once_and_in_order() {
         }
     }
 
-    // A read mark set on one node reaches both members' sockets on every node.
-    let (conv, [a, b]) = convs[0];
+    // A read mark set on one node reaches both members' sockets on every node. The reader is
+    // the member who did not send the last message (sending marks the conversation read up
+    // to one's own message).
+    let (conv, [first, second]) = convs[0];
+    let last = stored(cluster.node(0), &users[first], conv).await;
+    let last_sender = last.last().expect("messages").sender_id;
+    let (a, b) = if users[first].id == last_sender {
+        (first, second)
+    } else {
+        (second, first)
+    };
     let reference = "read";
     let at = sockets[b][b].send(
         ClientCommand::MarkRead {

@@ -27,6 +27,8 @@ mod database_cut;
 #[cfg(test)]
 mod drain;
 #[cfg(test)]
+mod haproxy;
+#[cfg(test)]
 mod limits;
 #[cfg(test)]
 mod live;

@@ -28,21 +28,21 @@ async fn clients_of_a_killed_node_resume_on_another_exactly_once() {
             account: alice,
             ws_urls: cluster.ws_urls(0),
             plan: plan("alice", &[ab, ca], 40),
-            behaviour: steady(25),
+            behaviour: steady(50),
         },
         Member {
             name: "bob",
             account: bob,
             ws_urls: cluster.ws_urls(1),
             plan: plan("bob", &[ab, bc], 40),
-            behaviour: steady(25),
+            behaviour: steady(50),
         },
         Member {
             name: "carol",
             account: carol,
             ws_urls: cluster.ws_urls(2),
             plan: plan("carol", &[bc, ca], 40),
-            behaviour: steady(25),
+            behaviour: steady(50),
         },
     ];
     let kills = async {

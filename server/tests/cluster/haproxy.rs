@@ -29,14 +29,13 @@ impl Front {
             let shipped = format!("127.0.0.1:300{}", n + 1);
             config = config.replace(&shipped, &cluster.node(n).addr.to_string());
         }
-        // No log lines on the test's output.
-        let config = config.replace("    log stdout format raw local0 info\n", "");
         let file = tempfile::NamedTempFile::new().expect("a file for the HAProxy config");
         std::fs::write(file.path(), config).expect("writing the HAProxy config");
         let child = Command::new("haproxy")
             .arg("-db")
             .arg("-f")
             .arg(file.path())
+            // Its request log goes to stdout.
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

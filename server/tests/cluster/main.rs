@@ -37,4 +37,6 @@ mod logout;
 #[cfg(test)]
 mod node_kill;
 #[cfg(test)]
+mod redis_freeze;
+#[cfg(test)]
 mod redis_outage;

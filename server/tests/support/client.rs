@@ -48,6 +48,8 @@ pub struct Outcome {
     pub refused: Vec<ErrorCode>,
     /// When each acked send went out (the attempt that was acked).
     pub sent_at: HashMap<MessageId, Instant>,
+    /// When each send's ack (`messageSent`) arrived.
+    pub acked_at: HashMap<MessageId, Instant>,
     /// When each message arrived as `newMessage` (live, replayed or repaired).
     pub received_at: HashMap<MessageId, Instant>,
 }
@@ -167,6 +169,7 @@ pub async fn run(
                                 if let Some(went) = pending[index].sent_at {
                                     outcome.sent_at.insert(message.id, went);
                                 }
+                                outcome.acked_at.insert(message.id, Instant::now());
                                 outcome.acked.push(message.clone());
                             }
                             apply(&mut outcome, message, true);

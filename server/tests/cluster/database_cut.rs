@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use crate::harness::{Cluster, DB_TIMEOUT_SECS, Options, readiness, serial};
 use crate::proxy::Mode;
 use crate::support::commands::send;
-use crate::support::tally::{Member, plan, run_members, stored, steady, verify};
+use crate::support::tally::{Member, plan, run_members, steady, stored, verify};
 use crate::watcher::Watcher;
 
 /// The node whose database connection is cut.
@@ -39,7 +39,10 @@ async fn a_node_cut_from_the_database_fails_fast_and_recovers() {
     let api = cluster.node(0);
     let ab = api.conversation(&alice, &bob).await.id;
     let cb = api.conversation(&carol, &bob).await.id;
-    let proxy = cluster.db_proxy.as_ref().expect("a proxy in front of node 3");
+    let proxy = cluster
+        .db_proxy
+        .as_ref()
+        .expect("a proxy in front of node 3");
     // Carol, on the cut node, sends one message by hand to time the failure.
     let probe = Watcher::open(cluster.node(CUT), CUT, &carol).await;
     let members = vec![
@@ -73,13 +76,21 @@ async fn a_node_cut_from_the_database_fails_fast_and_recovers() {
             ServerEvent::Error(e) => assert_eq!(e.code, ErrorCode::StorageUnavailable, "{e:?}"),
             other => panic!("a send on the cut node: {other:?}"),
         }
-        let unready = cluster.until_ready(CUT, false, Duration::from_secs(5)).await;
-        assert_eq!(readiness(cluster.node(0)).await, Some(true), "node 1 is still ready");
+        let unready = cluster
+            .until_ready(CUT, false, Duration::from_secs(5))
+            .await;
+        assert_eq!(
+            readiness(cluster.node(0)).await,
+            Some(true),
+            "node 1 is still ready"
+        );
         tokio::time::sleep_until(cut_at + OUTAGE).await;
         assert!(cluster.node(CUT).running(), "the cut node did not exit");
         proxy.set(Mode::Open);
         let healed = Instant::now();
-        let ready_again = cluster.until_ready(CUT, true, Duration::from_secs(20)).await;
+        let ready_again = cluster
+            .until_ready(CUT, true, Duration::from_secs(20))
+            .await;
         // The probe is sent again, same client id, until it is acked.
         let mut attempt = 1;
         loop {
@@ -89,13 +100,22 @@ async fn a_node_cut_from_the_database_fails_fast_and_recovers() {
             match probe.answer(&reference, Duration::from_secs(10)).await.1 {
                 ServerEvent::MessageSent { .. } => break,
                 ServerEvent::Error(e) if e.code == ErrorCode::StorageUnavailable => {
-                    assert!(healed.elapsed() < Duration::from_secs(20), "the cut node recovers");
+                    assert!(
+                        healed.elapsed() < Duration::from_secs(20),
+                        "the cut node recovers"
+                    );
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 other => panic!("{reference}: {other:?}"),
             }
         }
-        *measured.lock().unwrap() = Some((failed_after, unready, ready_again, healed.elapsed(), attempt));
+        *measured.lock().unwrap() = Some((
+            failed_after,
+            unready,
+            ready_again,
+            healed.elapsed(),
+            attempt,
+        ));
     };
     let finished = run_members(api, members, cut).await;
     verify("database-cut", api, &finished).await;

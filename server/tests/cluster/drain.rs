@@ -81,11 +81,17 @@ async fn a_rolling_restart_turns_each_node_unready_first_and_loses_nothing() {
                 .await;
             assert_eq!(code, AWAY, "node {n}: closed with going-away");
             let status = cluster.node(n).exited(Duration::from_secs(15)).await;
-            assert!(status.success(), "node {n}: a drained node exits cleanly: {status}");
+            assert!(
+                status.success(),
+                "node {n}: a drained node exits cleanly: {status}"
+            );
             let exited = at.elapsed();
             cluster.node(n).restart().await;
             cluster.until_ready(n, true, Duration::from_secs(15)).await;
-            measured.lock().unwrap().push((unready, closed - at, exited, at.elapsed()));
+            measured
+                .lock()
+                .unwrap()
+                .push((unready, closed - at, exited, at.elapsed()));
         }
     };
     let finished = run_members(api, members, rolling).await;
@@ -97,7 +103,11 @@ async fn a_rolling_restart_turns_each_node_unready_first_and_loses_nothing() {
              (drain {DRAIN_SECS} s), exited after {exited:?}, ready again after {back:?}",
             n + 1
         );
-        assert!(unready < closed, "node {}: unready before any socket closed", n + 1);
+        assert!(
+            unready < closed,
+            "node {}: unready before any socket closed",
+            n + 1
+        );
     }
     assert_eq!(measured.len(), NODES, "every node was restarted");
     assert!(

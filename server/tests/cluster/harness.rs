@@ -36,7 +36,9 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 /// PATH and the scenario must skip.
 pub async fn serial() -> Option<MutexGuard<'static, ()>> {
     if !redis::available() {
-        eprintln!("SKIPPED: redis-server is not on PATH; the cluster tests need it (apt-get install redis-server)");
+        eprintln!(
+            "SKIPPED: redis-server is not on PATH; the cluster tests need it (apt-get install redis-server)"
+        );
         return None;
     }
     Some(SERIAL.lock().await)
@@ -120,10 +122,7 @@ impl Cluster {
     pub async fn until_ready(&self, n: usize, ready: bool, limit: Duration) -> Duration {
         let started = Instant::now();
         let api = &self.nodes[n];
-        until(limit, || async {
-            readiness(api).await == Some(ready)
-        })
-        .await;
+        until(limit, || async { readiness(api).await == Some(ready) }).await;
         started.elapsed()
     }
 }
@@ -147,7 +146,10 @@ pub async fn readiness(api: &Api) -> Option<bool> {
 /// The host and port of a `postgres://user@host:port/db` URL.
 fn postgres_addr(url: &str) -> SocketAddr {
     let rest = url.split_once('@').map_or(url, |(_, rest)| rest);
-    let host = rest.split('/').next().expect("host:port in the database URL");
+    let host = rest
+        .split('/')
+        .next()
+        .expect("host:port in the database URL");
     let host = host.replace("localhost", "127.0.0.1");
     let host = if host.contains(':') {
         host

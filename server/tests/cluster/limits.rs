@@ -86,11 +86,7 @@ async fn the_send_quota_and_sign_in_limit_hold_across_nodes() {
     println!("limits: sign-ins on nodes 1, 2, 3, 1 answered {statuses:?}");
     assert_eq!(
         statuses,
-        [
-            vec![200_u16; LOGINS_PER_MINUTE as usize],
-            vec![429]
-        ]
-        .concat(),
+        [vec![200_u16; LOGINS_PER_MINUTE as usize], vec![429]].concat(),
         "the fourth sign-in in a minute is refused, whichever node takes it"
     );
 }

@@ -39,6 +39,6 @@ mod node_kill;
 #[cfg(test)]
 mod redis_freeze;
 #[cfg(test)]
-mod relay_drops;
-#[cfg(test)]
 mod redis_outage;
+#[cfg(test)]
+mod relay_drops;

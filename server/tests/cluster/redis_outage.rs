@@ -112,7 +112,10 @@ async fn redis_killed_mid_traffic_loses_nothing_and_the_relay_recovers() {
         percentile(&mut during, 50),
         worst.as_secs_f64() * 1000.0,
         percentile(&mut outside, 50),
-        finished.iter().map(|f| f.outcome.refused.len()).sum::<usize>(),
+        finished
+            .iter()
+            .map(|f| f.outcome.refused.len())
+            .sum::<usize>(),
         tally.reconnects,
     );
     for f in &finished {

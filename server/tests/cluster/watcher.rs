@@ -84,12 +84,19 @@ impl Watcher {
 
     /// Every frame so far, with its arrival.
     pub fn frames(&self) -> Vec<(Instant, ServerFrame)> {
-        self.seen.lock().expect("the watcher's record").frames.clone()
+        self.seen
+            .lock()
+            .expect("the watcher's record")
+            .frames
+            .clone()
     }
 
     /// Every event so far, with its arrival.
     pub fn events(&self) -> Vec<(Instant, ServerEvent)> {
-        self.frames().into_iter().map(|(at, f)| (at, f.event)).collect()
+        self.frames()
+            .into_iter()
+            .map(|(at, f)| (at, f.event))
+            .collect()
     }
 
     /// The answer to `reference`, once it has come (within `limit`).

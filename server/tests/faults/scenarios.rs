@@ -96,11 +96,7 @@ async fn a_client_that_keeps_dropping_ends_with_the_whole_history(engine: Engine
         },
     ];
     let outcomes = run_members(&server, members, async {}).await;
-    let ben = &outcomes
-        .iter()
-        .find(|f| f.name == "ben")
-        .unwrap()
-        .outcome;
+    let ben = &outcomes.iter().find(|f| f.name == "ben").unwrap().outcome;
     assert!(
         ben.reconnects >= 3,
         "ben reconnected only {} times",

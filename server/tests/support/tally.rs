@@ -182,7 +182,11 @@ pub async fn verify(label: &str, truth: &Api, finished: &[Finished]) -> Tally {
 }
 
 /// `per_conv` messages from `name` to each of `convs`, taking turns.
-pub fn plan(name: &str, convs: &[ConversationId], per_conv: usize) -> Vec<(ConversationId, String)> {
+pub fn plan(
+    name: &str,
+    convs: &[ConversationId],
+    per_conv: usize,
+) -> Vec<(ConversationId, String)> {
     (0..per_conv * convs.len())
         .map(|i| (convs[i % convs.len()], format!("{name} says {i}")))
         .collect()

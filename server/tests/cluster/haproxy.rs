@@ -1,14 +1,23 @@
-//! Scenario 10 (native part): deploy/haproxy.cfg itself, its ports moved to this cluster's,
-//! in front of the three nodes. Clients that know only the front keep chatting while each node
-//! behind it is SIGKILLed in turn: they reconnect through HAProxy to a live node and resume.
+//! Scenario 10: deploy/haproxy.cfg itself, its ports moved to this cluster's, in front of the
+//! three nodes. Clients that know only the front keep chatting while each node behind it is
+//! SIGKILLed in turn (they reconnect through HAProxy to a live node and resume); a Socket.IO
+//! client on long-polling through it and a native client on a node see each other's messages.
 
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use natter::protocol::{MessageView, ServerEvent};
+use serde_json::json;
+
 use crate::harness::{Cluster, NODES, Options, serial};
+use crate::support::api::Api;
+use crate::support::commands::{join, send};
 use crate::support::process::free_port;
-use crate::support::tally::{Member, plan, run_members, steady, verify};
+use crate::support::socketio::{Packet, PollingClient};
+use crate::support::tally::{Member, plan, run_members, steady, stored, verify};
 use crate::support::until;
+use crate::watcher::Watcher;
 
 /// The configuration the tests run, as shipped.
 const SHIPPED: &str = include_str!("../../../deploy/haproxy.cfg");
@@ -125,5 +134,110 @@ async fn clients_through_haproxy_keep_chatting_while_nodes_die() {
         through_front >= 1,
         "a node behind the front died under a client ({} reconnects in all)",
         tally.reconnects
+    );
+}
+
+/// Scenario 10: a Socket.IO client on long-polling through HAProxy (every poll is a request of
+/// its own, so the front must keep the session on one node: the cookie) and a native client on
+/// another node, sending to each other at once: both see every message once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
+    const EACH: u64 = 20;
+    let Some(_serial) = serial().await else {
+        return;
+    };
+    let cluster = Cluster::start(Options::default()).await;
+    let front = Front::start(&cluster).await;
+    let (alice, bob) = (
+        cluster.register("alice").await,
+        cluster.register("bob").await,
+    );
+    let conv = cluster.node(0).conversation(&alice, &bob).await.id;
+    let native = Watcher::open(cluster.node(2), 2, &alice).await;
+    native.send(join(conv), "join");
+    native.answer("join", Duration::from_secs(5)).await;
+    let through = Api::new(SocketAddr::from(([127, 0, 0, 1], front.port)));
+    let (mut sio, answer) = PollingClient::connect(&through, json!({"token": bob.token})).await;
+    assert_eq!(answer, Packet::Connect);
+    let joined = sio
+        .request("joinConversation", json!({"convId": conv}), 1)
+        .await;
+    assert_eq!(joined["convId"], json!(conv));
+
+    // Both send at once; Bob's client reads what comes while it waits for each ack.
+    let mut bob_holds = Vec::new();
+    for i in 0..EACH {
+        let reference = format!("a{i}");
+        native.send(send(conv, &format!("alice {i}"), Some(&reference)), &reference);
+        let ack = 100 + i;
+        let data = json!({"convId": conv, "message": {"message": format!("bob {i}")}, "clientId": format!("b{i}")});
+        sio.emit("sendMessage", data, Some(ack)).await;
+        loop {
+            match sio.next().await {
+                Packet::Ack(id, data) if id == ack => {
+                    bob_holds.push(data["message"].clone());
+                    break;
+                }
+                Packet::Event(name, data) if name == "newMessage" => {
+                    bob_holds.push(data["message"].clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    let total = 2 * EACH as usize;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while bob_holds.len() < total {
+            if let Packet::Event(name, data) = sio.next().await
+                && name == "newMessage"
+            {
+                bob_holds.push(data["message"].clone());
+            }
+        }
+    })
+    .await
+    .expect("Bob's Socket.IO client got every message");
+    let truth = stored(cluster.node(0), &alice, conv).await;
+    assert_eq!(truth.len(), total, "every send stored once");
+    let mut bob_seqs: Vec<i64> = bob_holds
+        .iter()
+        .map(|m| m["seq"].as_i64().expect("a seq"))
+        .collect();
+    let arrived_in_order = bob_seqs.windows(2).all(|w| w[0] < w[1]);
+    bob_seqs.sort_unstable();
+    assert_eq!(
+        bob_seqs,
+        (1..=total as i64).collect::<Vec<_>>(),
+        "Bob (Socket.IO, through HAProxy) holds every message once"
+    );
+    assert!(arrived_in_order, "Bob got them in seq order");
+    until(Duration::from_secs(10), || {
+        let held = native
+            .events()
+            .into_iter()
+            .filter(|(_, e)| {
+                matches!(e, ServerEvent::NewMessage { .. } | ServerEvent::MessageSent { .. })
+            })
+            .count();
+        std::future::ready(held >= total)
+    })
+    .await;
+    let alice_holds: Vec<MessageView> = native
+        .events()
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            ServerEvent::NewMessage { message } | ServerEvent::MessageSent { message } => {
+                Some(message)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        alice_holds, truth,
+        "Alice (native, node 3) holds the conversation as stored"
+    );
+    println!(
+        "haproxy-socketio: Bob on Socket.IO long-polling through HAProxy (cookie-sticky) and Alice native on node 3 \
+         each sent {EACH}: both hold all {total}, once, in order"
     );
 }

@@ -168,7 +168,10 @@ async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
     let mut bob_holds = Vec::new();
     for i in 0..EACH {
         let reference = format!("a{i}");
-        native.send(send(conv, &format!("alice {i}"), Some(&reference)), &reference);
+        native.send(
+            send(conv, &format!("alice {i}"), Some(&reference)),
+            &reference,
+        );
         let ack = 100 + i;
         let data = json!({"convId": conv, "message": {"message": format!("bob {i}")}, "clientId": format!("b{i}")});
         sio.emit("sendMessage", data, Some(ack)).await;
@@ -216,7 +219,10 @@ async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
             .events()
             .into_iter()
             .filter(|(_, e)| {
-                matches!(e, ServerEvent::NewMessage { .. } | ServerEvent::MessageSent { .. })
+                matches!(
+                    e,
+                    ServerEvent::NewMessage { .. } | ServerEvent::MessageSent { .. }
+                )
             })
             .count();
         std::future::ready(held >= total)

@@ -170,4 +170,3 @@ pub fn parse(text: &str) -> Packet {
         other => panic!("unexpected packet type {other}"),
     }
 }
-

@@ -137,12 +137,13 @@ async fn clients_through_haproxy_keep_chatting_while_nodes_die() {
     );
 }
 
-/// Scenario 10: a Socket.IO client on long-polling through HAProxy (every poll is a request of
-/// its own, so the front must keep the session on one node: the cookie) and a native client on
-/// another node, sending to each other at once: both see every message once, in order.
+/// Scenario 10: a Socket.IO client through HAProxy, on long-polling then upgraded to a WebSocket
+/// (every poll is a request of its own and the upgrade one more, so the front must keep the
+/// session on one node: the cookie), and a native client on another node, sending to each
+/// other at once: both see every message once, in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
-    const EACH: u64 = 20;
+    const EACH: u64 = 15;
     let Some(_serial) = serial().await else {
         return;
     };
@@ -164,7 +165,8 @@ async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
         .await;
     assert_eq!(joined["convId"], json!(conv));
 
-    // Both send at once; Bob's client reads what comes while it waits for each ack.
+    // Both send at once; Bob's client reads what comes while it waits for each ack. First on
+    // long-polling, then upgraded to a WebSocket (which must reach the same node: the cookie).
     let mut bob_holds = Vec::new();
     for i in 0..EACH {
         let reference = format!("a{i}");
@@ -188,10 +190,33 @@ async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
             }
         }
     }
-    let total = 2 * EACH as usize;
+    let mut upgraded = sio.upgrade().await;
+    for i in EACH..2 * EACH {
+        let reference = format!("a{i}");
+        native.send(
+            send(conv, &format!("alice {i}"), Some(&reference)),
+            &reference,
+        );
+        let ack = 100 + i;
+        let data = json!({"convId": conv, "message": {"message": format!("bob {i}")}, "clientId": format!("b{i}")});
+        upgraded.emit("sendMessage", data, Some(ack)).await;
+        loop {
+            match upgraded.next().await {
+                Packet::Ack(id, data) if id == ack => {
+                    bob_holds.push(data["message"].clone());
+                    break;
+                }
+                Packet::Event(name, data) if name == "newMessage" => {
+                    bob_holds.push(data["message"].clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    let total = 4 * EACH as usize;
     tokio::time::timeout(Duration::from_secs(10), async {
         while bob_holds.len() < total {
-            if let Packet::Event(name, data) = sio.next().await
+            if let Packet::Event(name, data) = upgraded.next().await
                 && name == "newMessage"
             {
                 bob_holds.push(data["message"].clone());
@@ -243,7 +268,7 @@ async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
         "Alice (native, node 3) holds the conversation as stored"
     );
     println!(
-        "haproxy-socketio: Bob on Socket.IO long-polling through HAProxy (cookie-sticky) and Alice native on node 3 \
-         each sent {EACH}: both hold all {total}, once, in order"
+        "haproxy-socketio: Bob on Socket.IO through HAProxy (cookie-sticky; {EACH} on long-polling, {EACH} after the \
+         upgrade to a WebSocket) and Alice native on node 3 sent as many: both hold all {total}, once, in order"
     );
 }

@@ -37,6 +37,8 @@ mod logout;
 #[cfg(test)]
 mod node_kill;
 #[cfg(test)]
+mod one_conversation;
+#[cfg(test)]
 mod redis_freeze;
 #[cfg(test)]
 mod redis_outage;

@@ -61,6 +61,8 @@ struct Pending {
     acked: bool,
     /// When the attempt in flight went out.
     sent_at: Option<Instant>,
+    /// How many times it was sent.
+    attempts: u32,
 }
 
 /// Runs one client until all its sends are acknowledged and it holds every conversation up to
@@ -84,6 +86,7 @@ pub async fn run(
             client_id: format!("{name}-{i}"),
             acked: false,
             sent_at: None,
+            attempts: 0,
         })
         .collect();
     let mut outcome = Outcome {
@@ -172,7 +175,9 @@ pub async fn run(
                                 outcome.acked_at.insert(message.id, Instant::now());
                                 outcome.acked.push(message.clone());
                             }
-                            apply(&mut outcome, message, true);
+                            // Only a retry may be answered with a message the client holds.
+                            let retried = pending[index].attempts > 1;
+                            apply(&mut outcome, message, retried);
                         }
                         ServerEvent::Error(error) => {
                             // A send refused (e.g. while the server restarts) is simply re-sent.
@@ -189,6 +194,7 @@ pub async fn run(
                     let index = sendable.expect("checked by can_send");
                     let p = &mut pending[index];
                     p.sent_at = Some(Instant::now());
+                    p.attempts += 1;
                     attempt += 1;
                     let reference = format!("{}#{attempt}", p.client_id);
                     let command = commands::send(p.conv, &p.text, Some(&p.client_id));
@@ -209,8 +215,10 @@ pub async fn run(
     }
 }
 
-/// Adds a received message to the history, counting duplicates and gaps.
-fn apply(outcome: &mut Outcome, message: MessageView, is_ack: bool) {
+/// Adds a received message to the history, counting duplicates and gaps. `ack_of_retry`: the
+/// message is the ack of a send made more than once, which may answer with a message the client
+/// already holds (docs/PROTOCOL.md); any other message it holds is a duplicate.
+fn apply(outcome: &mut Outcome, message: MessageView, ack_of_retry: bool) {
     let history = outcome.history.entry(message.conv_id).or_default();
     let have = history.last().map_or(Seq::ZERO, |m| m.seq);
     if message.seq == have.next() {
@@ -220,15 +228,15 @@ fn apply(outcome: &mut Outcome, message: MessageView, is_ack: bool) {
         let held = usize::try_from(message.seq.0 - 1)
             .ok()
             .and_then(|i| history.get(i));
-        if !(is_ack && held.is_some_and(|m| m.id == message.id)) {
+        if !(ack_of_retry && held.is_some_and(|m| m.id == message.id)) {
             eprintln!(
-                "duplicate: seq {} (have {have}, ack: {is_ack}): {message:?}, held {held:?}",
+                "duplicate: seq {} (have {have}, ack of a retry: {ack_of_retry}): {message:?}, held {held:?}",
                 message.seq
             );
             outcome.duplicated += 1;
         }
     } else {
-        eprintln!("gap: seq {} after {have} (ack: {is_ack})", message.seq);
+        eprintln!("gap: seq {} after {have}", message.seq);
         outcome.gaps += 1;
     }
 }

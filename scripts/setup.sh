@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever natter's build and tests need and is missing; skips what is there (by
 # version). `scripts/setup.sh` for `make run`, `scripts/setup.sh --test` adds what `make test`
-# needs (Debian's chromium, a reachable PostgreSQL, schemathesis). Downloads come only from the
+# needs (Debian's chromium, a reachable PostgreSQL, redis-server and haproxy for the cluster
+# tests, schemathesis). Downloads come only from the
 # Rust, npm, PyPI and Debian registries: cargo-leptos would fetch wasm-opt etc. from GitHub, so
 # they go on PATH first.
 set -euo pipefail
@@ -76,7 +77,20 @@ if $want_test; then
   if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
     say "PostgreSQL at 127.0.0.1:5432 does not let user postgres in; set NATTER_TEST_PG_URL to a superuser URL" >&2
   fi
-  # 8. schemathesis (scripts/schemathesis.sh) in a venv of its own, every package pinned in
+  # 8. Debian's redis-server and haproxy for the cluster tests (server/tests/cluster): each
+  # scenario starts a private Redis of its own, and one goes through HAProxy with a config
+  # generated like deploy/haproxy.cfg. Neither runs as a service here.
+  if ! command -v redis-server >/dev/null; then
+    say "installing Debian's redis-server"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server
+  fi
+  if ! command -v haproxy >/dev/null; then
+    say "installing Debian's haproxy"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy
+  fi
+  # 9. schemathesis (scripts/schemathesis.sh) in a venv of its own, every package pinned in
   # tools/requirements.txt; reinstalled when that file changes.
   if ! cmp -s tools/requirements.txt tools/venv/requirements.txt; then
     say "installing schemathesis (tools/requirements.txt) in tools/venv"

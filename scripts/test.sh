@@ -42,7 +42,9 @@ step "clippy (server build: natter+server+app[ssr])" \
   cargo clippy --locked -p natter -p app -p server --all-targets -- -D warnings
 step "clippy (browser build: natter+app[hydrate]+frontend, wasm32)" \
   cargo clippy --locked -p natter -p app -p frontend --target wasm32-unknown-unknown -- -D warnings
-step "rust tests (SQLite and PostgreSQL)" cargo test --locked -p natter -p server
+# The server's tests include the cluster tests (server/tests/cluster: three nodes, a private
+# redis-server, HAProxy; about 80 s, one scenario at a time).
+step "rust tests (SQLite and PostgreSQL, cluster of 3 nodes)" cargo test --locked -p natter -p server
 step "UI model tests (app, ssr build)" cargo test --locked -p app --features ssr
 step "fuzz the frame decoder and Socket.IO mapping (10 s each)" scripts/fuzz.sh 10
 

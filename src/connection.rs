@@ -555,9 +555,9 @@ impl Connection {
                             // Left since it was queued.
                             continue;
                         }
-                        let own_in_flight = message.sender_id == self.user.id()
-                            && self.sending_to.contains_key(&conversation);
-                        if own_in_flight || self.held.iter().any(|m| m.conv_id == conversation) {
+                        if self.own_in_flight(&message)
+                            || self.held.iter().any(|m| m.conv_id == conversation)
+                        {
                             self.held.push_back(message);
                             continue;
                         }
@@ -579,6 +579,13 @@ impl Connection {
                 },
             }
         }
+    }
+
+    /// Whether `message` may be one of this connection's sends not answered yet: its own, to a
+    /// conversation it is sending to. Such a message waits (in `held`) for the answer, which
+    /// then goes out in its place as `messageSent`.
+    fn own_in_flight(&self, message: &MessageView) -> bool {
+        message.sender_id == self.user.id() && self.sending_to.contains_key(&message.conv_id)
     }
 
     /// The oldest held message whose conversation has no send of this connection in flight any
@@ -742,8 +749,21 @@ impl Connection {
                 if messages.is_empty() {
                     self.behind.retain(|c| *c != conversation);
                 }
-                for message in &messages {
-                    if let Some(frame) = self.deliver(message, None) {
+                let mut messages = messages.into_iter();
+                for message in messages.by_ref() {
+                    if self.own_in_flight(&message) {
+                        // Committed, but its send is not answered yet. With several nodes this
+                        // happens: another node's later message comes round first, and the gap
+                        // it shows is read from storage before this node's writer has answered.
+                        // Delivered now it would go out as `newMessage` and again as the
+                        // `messageSent`; held, the answer takes its place. What follows waits
+                        // behind it, in order.
+                        self.held.push_back(Fanned::new(message));
+                        self.held.extend(messages.by_ref().map(Fanned::new));
+                        self.behind.retain(|c| *c != conversation);
+                        break;
+                    }
+                    if let Some(frame) = self.deliver(&message, None) {
                         self.backlog.push_back(frame);
                     }
                 }

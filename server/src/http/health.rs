@@ -26,8 +26,9 @@ pub(crate) async fn healthz() -> Json<Health> {
 }
 
 /// `GET /readyz`: 200 while this node can serve — its database answers and, with several
-/// nodes, its relay is subscribed — and 503 with the reason while it cannot or is draining
-/// (after SIGTERM). Load balancers route by it; `/healthz` only says the process runs.
+/// nodes, its relay is subscribed and hears its own probe — and 503 with the reason while it
+/// cannot or is draining (after SIGTERM). Load balancers route by it; `/healthz` only says the
+/// process runs.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Ready", body = Health),
     (status = 503, description = "Starting, draining, or a dependency is out of reach", body = Health),
@@ -42,6 +43,9 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<H
         Some("database unreachable")
     } else if state.chat.relay().is_some_and(|relay| !relay.subscribed()) {
         Some("relay not subscribed")
+    } else if state.chat.relay().is_some_and(|relay| !relay.healthy()) {
+        // Subscribed, yet its own probe has not come back: a hung Redis looks exactly so.
+        Some("relay silent")
     } else {
         None
     };

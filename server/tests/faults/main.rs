@@ -5,8 +5,6 @@
 //! lints treat them as test code.
 
 #[cfg(test)]
-mod client;
-#[cfg(test)]
 mod scenarios;
 #[cfg(test)]
 #[path = "../support/mod.rs"]

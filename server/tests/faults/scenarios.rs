@@ -1,166 +1,16 @@
 //! The fault scenarios of issue 6, each on SQLite and PostgreSQL where it involves storage.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use natter::protocol::{
-    ConversationId, ConversationView, MessagePage, MessageView, Seq, ServerEvent, ServerFrame,
-};
+use natter::protocol::{Seq, ServerEvent, ServerFrame};
 use natter::store::Engine;
-use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{self, Behaviour, Outcome, rand_below};
-use crate::support::api::Account;
+use crate::support::client::{Behaviour, rand_below};
 use crate::support::commands::{join, rejoin, send};
 use crate::support::process::ServerProcess;
-
-type Targets = watch::Sender<Option<HashMap<ConversationId, i64>>>;
-
-/// One client to run: its account, what it sends, how it behaves.
-struct Member {
-    name: &'static str,
-    account: Account,
-    plan: Vec<(ConversationId, String)>,
-    behaviour: Behaviour,
-}
-
-/// Runs the members to completion while `disturb` runs; returns their outcomes by name.
-async fn run_members<F: std::future::Future<Output = ()>>(
-    server: &ServerProcess,
-    members: Vec<Member>,
-    disturb: F,
-) -> Vec<(&'static str, Account, Outcome)> {
-    let (acked_tx, mut acked_rx) = mpsc::channel(members.len());
-    let mut running = Vec::new();
-    for member in members {
-        let (targets, receiver): (Targets, _) = watch::channel(None);
-        let task = tokio::spawn(client::run(
-            server.ws_url(),
-            member.account.token.clone(),
-            member.name,
-            member.plan,
-            member.behaviour,
-            receiver,
-            acked_tx.clone(),
-        ));
-        running.push((member.name, member.account, targets, task));
-    }
-    disturb.await;
-    for _ in 0..running.len() {
-        tokio::time::timeout(Duration::from_secs(90), acked_rx.recv())
-            .await
-            .expect("every send acknowledged within 90 s");
-    }
-    // Everything is stored: tell each client how far its conversations go.
-    for (_, account, targets, _) in &running {
-        targets.send_replace(Some(newest_seqs(server, account).await));
-    }
-    let mut outcomes = Vec::new();
-    for (name, account, _targets, task) in running {
-        outcomes.push((name, account, task.await.expect("the client task")));
-    }
-    outcomes
-}
-
-/// The newest `seq` of each of `account`'s conversations, as stored.
-async fn newest_seqs(server: &ServerProcess, account: &Account) -> HashMap<ConversationId, i64> {
-    let list: Vec<ConversationView> = server.get("/api/conversations", account).await;
-    list.iter()
-        .map(|c| (c.id, c.last_message.as_ref().map_or(0, |m| m.seq.0)))
-        .collect()
-}
-
-/// Every message of a conversation as stored, oldest first.
-async fn stored(
-    server: &ServerProcess,
-    account: &Account,
-    conv: ConversationId,
-) -> Vec<MessageView> {
-    let path = format!("/api/conversations/{}/messages?limit=200", conv.0);
-    let page: MessagePage = server.get(&path, account).await;
-    assert!(
-        !page.has_more,
-        "the scenarios stay under one page per conversation"
-    );
-    page.messages
-}
-
-/// Checks the guarantees for every member and prints the tally; panics on any loss,
-/// duplicate, gap or disorder.
-async fn verify(
-    label: &str,
-    server: &ServerProcess,
-    outcomes: &[(&'static str, Account, Outcome)],
-) {
-    let (mut sent, mut acked, mut received, mut lost, mut duplicated, mut gaps, mut reconnects) =
-        (0, 0, 0, 0, 0, 0, 0);
-    let all_acked: Vec<&MessageView> = outcomes
-        .iter()
-        .flat_map(|(_, _, o)| o.acked.iter())
-        .collect();
-    for (name, account, outcome) in outcomes {
-        sent += outcome.sent;
-        acked += outcome.acked.len();
-        duplicated += outcome.duplicated;
-        gaps += outcome.gaps;
-        reconnects += outcome.reconnects;
-        for (conv, history) in &outcome.history {
-            received += history.len();
-            let db = stored(server, account, *conv).await;
-            let seqs: Vec<i64> = db.iter().map(|m| m.seq.0).collect();
-            assert_eq!(
-                seqs,
-                (1..=db.len() as i64).collect::<Vec<_>>(),
-                "{label}: stored seqs of {conv} are gapless"
-            );
-            let mut client_ids: Vec<_> = db.iter().filter_map(|m| m.client_id.clone()).collect();
-            client_ids.sort();
-            let before = client_ids.len();
-            client_ids.dedup();
-            duplicated += before - client_ids.len();
-            assert_eq!(
-                history, &db,
-                "{label}: {name} holds conversation {conv} exactly as stored, in order"
-            );
-            for message in all_acked.iter().filter(|m| m.conv_id == *conv) {
-                let copies = history.iter().filter(|m| m.id == message.id).count();
-                if copies == 0 {
-                    lost += 1;
-                }
-                assert!(
-                    copies <= 1,
-                    "{label}: {name} holds message {} {copies} times",
-                    message.id
-                );
-            }
-        }
-    }
-    println!(
-        "{label}: sent={sent} acked={acked} received={received} lost={lost} duplicated={duplicated} gaps={gaps} reconnects={reconnects}"
-    );
-    assert_eq!(acked, sent, "{label}: every send was acknowledged");
-    assert_eq!(
-        (lost, duplicated, gaps),
-        (0, 0, 0),
-        "{label}: nothing lost, nothing twice, nothing out of order"
-    );
-}
-
-fn plan(name: &str, convs: &[ConversationId], per_conv: usize) -> Vec<(ConversationId, String)> {
-    (0..per_conv * convs.len())
-        .map(|i| (convs[i % convs.len()], format!("{name} says {i}")))
-        .collect()
-}
-
-fn steady(send_every_ms: u64) -> Behaviour {
-    Behaviour {
-        send_every: Duration::from_millis(send_every_ms),
-        drop_every: None,
-        deadline: Duration::from_secs(120),
-    }
-}
+use crate::support::tally::{Member, plan, run_members, steady, verify};
 
 /// Three clients send to three shared conversations while the server is SIGKILLed and
 /// restarted three times; all reconnect and resume.
@@ -178,18 +28,21 @@ async fn acked_messages_survive_sigkill_exactly_once_in_order(engine: Engine) {
         Member {
             name: "ann",
             account: a,
+            ws_urls: vec![server.ws_url()],
             plan: plan("ann", &[ab, ca], 30),
             behaviour: steady(8),
         },
         Member {
             name: "ben",
             account: b,
+            ws_urls: vec![server.ws_url()],
             plan: plan("ben", &[ab, bc], 30),
             behaviour: steady(8),
         },
         Member {
             name: "cat",
             account: c,
+            ws_urls: vec![server.ws_url()],
             plan: plan("cat", &[bc, ca], 30),
             behaviour: steady(8),
         },
@@ -223,28 +76,27 @@ async fn a_client_that_keeps_dropping_ends_with_the_whole_history(engine: Engine
         Member {
             name: "ann",
             account: a,
+            ws_urls: vec![server.ws_url()],
             plan: plan("ann", &[ab], 80),
             behaviour: steady(30),
         },
         Member {
             name: "cat",
             account: c,
+            ws_urls: vec![server.ws_url()],
             plan: plan("cat", &[cb], 80),
             behaviour: steady(30),
         },
         Member {
             name: "ben",
             account: b,
+            ws_urls: vec![server.ws_url()],
             plan: plan("ben", &[ab, cb], 10),
             behaviour: flaky,
         },
     ];
     let outcomes = run_members(&server, members, async {}).await;
-    let ben = &outcomes
-        .iter()
-        .find(|(name, _, _)| *name == "ben")
-        .unwrap()
-        .2;
+    let ben = &outcomes.iter().find(|f| f.name == "ben").unwrap().outcome;
     assert!(
         ben.reconnects >= 3,
         "ben reconnected only {} times",

@@ -94,6 +94,26 @@ impl Api {
         }
     }
 
+    /// Signs `name` in (with [`PASSWORD`]): the status, and the new session's account on 200.
+    pub async fn login(&self, name: &str) -> (u16, Option<Account>) {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/auth/login",
+                None,
+                Some(json!({"username": name, "password": PASSWORD})),
+            )
+            .await;
+        let account = (status == 200).then(|| {
+            let body: AuthResponse = serde_json::from_value(body).expect("an auth response");
+            Account {
+                id: body.user.id,
+                token: body.token,
+            }
+        });
+        (status, account)
+    }
+
     /// Signs `account` out over REST: its token stops working everywhere.
     pub async fn logout(&self, account: &Account) {
         let (status, _) = self

@@ -3,8 +3,10 @@
 //! server to talk to — in-process (`app::TestApp`) or child processes of the real binary
 //! (`process::ServerProcess`, any number on one database) — the HTTP face both share
 //! (`api::Api`, with the one `api::Account` type), the native WebSocket client
-//! (`ws::WsClient`), command builders, and [`until`]. It asserts and panics, with `expect`
-//! rather than `unwrap` (the bench is not test code to the lints), and holds no scenario.
+//! (`ws::WsClient`), a Socket.IO long-polling client (`socketio::PollingClient`), a resilient client that reconnects and resumes (`client`) and the tally
+//! of what such clients got (`tally`), command builders, and [`until`]. It asserts and
+//! panics, with `expect` rather than `unwrap` (the bench is not test code to the lints), and
+//! holds no scenario.
 #![allow(
     dead_code,
     reason = "each test binary and the bench use a part of the shared harness"
@@ -12,8 +14,11 @@
 
 pub mod api;
 pub mod app;
+pub mod client;
 pub mod commands;
 pub mod process;
+pub mod socketio;
+pub mod tally;
 pub mod ws;
 
 use std::future::Future;

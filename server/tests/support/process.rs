@@ -1,6 +1,7 @@
 //! The `server` binary as child processes: each on a free port, on a database of its own or one
 //! shared with other nodes ([`Backing`]), with settings from a [`Launch`]; waited for until
-//! healthy, SIGKILLed, restarted on the same port and database, and read from `/proc`.
+//! healthy, SIGKILLed or SIGTERMed, restarted on the same port and database, and read from
+//! `/proc`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Deref;
@@ -203,6 +204,37 @@ impl ServerProcess {
         }
     }
 
+    /// SIGTERM: the graceful shutdown (`/readyz` 503 for the drain, then 1001 to every socket).
+    pub fn terminate(&self) {
+        send_signal(self.pid(), "TERM");
+    }
+
+    /// Waits until the process has exited, for at most `limit` (panics after); the status.
+    pub async fn exited(&self, limit: Duration) -> std::process::ExitStatus {
+        let mut status = None;
+        until(limit, || {
+            let mut child = self.child.lock().expect("the child lock");
+            status = child
+                .as_mut()
+                .and_then(|c| c.try_wait().expect("waiting for the server"));
+            if status.is_some() {
+                child.take();
+            }
+            std::future::ready(status.is_some())
+        })
+        .await;
+        status.expect("checked by until")
+    }
+
+    /// Whether the process still runs (it has not exited by itself).
+    pub fn running(&self) -> bool {
+        self.child
+            .lock()
+            .expect("the child lock")
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
     /// A new process on the same port, database and data folder (so tokens stay valid).
     pub async fn restart(&self) {
         self.kill();
@@ -264,7 +296,18 @@ impl Drop for ServerProcess {
     }
 }
 
-fn free_port() -> u16 {
+/// Sends `signal` (a name `kill` knows: TERM, STOP, CONT…) to process `pid`.
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("running kill");
+    assert!(status.success(), "kill -{signal} {pid}: {status}");
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")

@@ -1,7 +1,9 @@
 //! A resilient chat client, as a real app would write one against docs/PROTOCOL.md: it sends
 //! with client ids and a window of unacknowledged sends, and after any disconnect it
-//! reconnects, `resume`s from the newest `seq` it holds, and re-sends what was not acked (same
-//! client id). It records everything it receives so the tests can check the guarantees.
+//! reconnects — to the same server, or to the next of its addresses when that one refuses (a
+//! node that died) — `resume`s from the newest `seq` it holds, and re-sends what was not acked
+//! (same client id). It records everything it receives, and when, so the tests can check the
+//! guarantees and time the delivery.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -9,14 +11,15 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use natter::protocol::{
-    ClientCommand, ClientFrame, ConversationId, Cursor, MessageView, Seq, ServerEvent, ServerFrame,
+    ClientCommand, ClientFrame, ConversationId, Cursor, ErrorCode, MessageId, MessageView, Seq,
+    ServerEvent, ServerFrame,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::commands;
-use crate::support::ws::{WsClient, upgrade_request};
+use super::commands;
+use super::ws::{WsClient, upgrade_request};
 
 /// Unacknowledged sends a client keeps in flight.
 const WINDOW: usize = 4;
@@ -41,6 +44,14 @@ pub struct Outcome {
     /// Messages received out of order (a `seq` jumping ahead).
     pub gaps: usize,
     pub reconnects: usize,
+    /// The error codes of refused sends (each was sent again).
+    pub refused: Vec<ErrorCode>,
+    /// When each acked send went out (the attempt that was acked).
+    pub sent_at: HashMap<MessageId, Instant>,
+    /// When each send's ack (`messageSent`) arrived.
+    pub acked_at: HashMap<MessageId, Instant>,
+    /// When each message arrived as `newMessage` (live, replayed or repaired).
+    pub received_at: HashMap<MessageId, Instant>,
 }
 
 struct Pending {
@@ -48,12 +59,17 @@ struct Pending {
     text: String,
     client_id: String,
     acked: bool,
+    /// When the attempt in flight went out.
+    sent_at: Option<Instant>,
+    /// How many times it was sent.
+    attempts: u32,
 }
 
 /// Runs one client until all its sends are acknowledged and it holds every conversation up to
 /// the newest `seq` that `targets` announces. `all_acked` is sent once every send is acked.
+/// It connects to `ws_urls[0]` first and moves on to the next address whenever one refuses.
 pub async fn run(
-    ws_url: String,
+    ws_urls: Vec<String>,
     token: String,
     name: &str,
     plan: Vec<(ConversationId, String)>,
@@ -69,6 +85,8 @@ pub async fn run(
             text,
             client_id: format!("{name}-{i}"),
             acked: false,
+            sent_at: None,
+            attempts: 0,
         })
         .collect();
     let mut outcome = Outcome {
@@ -79,15 +97,17 @@ pub async fn run(
     let mut signalled = false;
     let mut attempt = 0u64;
     let mut first = true;
+    let mut at = 0;
     'connect: loop {
         assert!(
             Instant::now() < deadline,
             "{name}: not done within {:?}: {outcome:?}",
             behaviour.deadline
         );
-        let mut socket = match WsClient::open(upgrade_request(&ws_url, &token)).await {
+        let mut socket = match WsClient::open(upgrade_request(&ws_urls[at], &token)).await {
             Ok(client) => client.socket,
             Err(_) => {
+                at = (at + 1) % ws_urls.len();
                 tokio::time::sleep(Duration::from_millis(50 + rand_below(100))).await;
                 continue 'connect;
             }
@@ -141,28 +161,40 @@ pub async fn run(
                     };
                     let frame = ServerFrame::decode(text.as_str()).expect("a valid server frame");
                     match frame.event {
-                        ServerEvent::NewMessage { message } => apply(&mut outcome, message, false),
+                        ServerEvent::NewMessage { message } => {
+                            outcome.received_at.entry(message.id).or_insert_with(Instant::now);
+                            apply(&mut outcome, message, false);
+                        }
                         ServerEvent::MessageSent { message } => {
                             let index = frame.reference.and_then(|r| in_flight.remove(&r)).expect("an ack answers a send in flight");
                             if !pending[index].acked {
                                 pending[index].acked = true;
+                                if let Some(went) = pending[index].sent_at {
+                                    outcome.sent_at.insert(message.id, went);
+                                }
+                                outcome.acked_at.insert(message.id, Instant::now());
                                 outcome.acked.push(message.clone());
                             }
-                            apply(&mut outcome, message, true);
+                            // Only a retry may be answered with a message the client holds.
+                            let retried = pending[index].attempts > 1;
+                            apply(&mut outcome, message, retried);
                         }
                         ServerEvent::Error(error) => {
                             // A send refused (e.g. while the server restarts) is simply re-sent.
                             if let Some(r) = frame.reference {
                                 in_flight.remove(&r);
                             }
-                            assert_ne!(error.code, natter::protocol::ErrorCode::ClientIdReused, "{name}: {error:?}");
+                            assert_ne!(error.code, ErrorCode::ClientIdReused, "{name}: {error:?}");
+                            outcome.refused.push(error.code);
                         }
                         _ => {}
                     }
                 }
                 () = tokio::time::sleep_until(next_send), if can_send => {
                     let index = sendable.expect("checked by can_send");
-                    let p = &pending[index];
+                    let p = &mut pending[index];
+                    p.sent_at = Some(Instant::now());
+                    p.attempts += 1;
                     attempt += 1;
                     let reference = format!("{}#{attempt}", p.client_id);
                     let command = commands::send(p.conv, &p.text, Some(&p.client_id));
@@ -183,8 +215,10 @@ pub async fn run(
     }
 }
 
-/// Adds a received message to the history, counting duplicates and gaps.
-fn apply(outcome: &mut Outcome, message: MessageView, is_ack: bool) {
+/// Adds a received message to the history, counting duplicates and gaps. `ack_of_retry`: the
+/// message is the ack of a send made more than once, which may answer with a message the client
+/// already holds (docs/PROTOCOL.md); any other message it holds is a duplicate.
+fn apply(outcome: &mut Outcome, message: MessageView, ack_of_retry: bool) {
     let history = outcome.history.entry(message.conv_id).or_default();
     let have = history.last().map_or(Seq::ZERO, |m| m.seq);
     if message.seq == have.next() {
@@ -194,15 +228,15 @@ fn apply(outcome: &mut Outcome, message: MessageView, is_ack: bool) {
         let held = usize::try_from(message.seq.0 - 1)
             .ok()
             .and_then(|i| history.get(i));
-        if !(is_ack && held.is_some_and(|m| m.id == message.id)) {
+        if !(ack_of_retry && held.is_some_and(|m| m.id == message.id)) {
             eprintln!(
-                "duplicate: seq {} (have {have}, ack: {is_ack}): {message:?}, held {held:?}",
+                "duplicate: seq {} (have {have}, ack of a retry: {ack_of_retry}): {message:?}, held {held:?}",
                 message.seq
             );
             outcome.duplicated += 1;
         }
     } else {
-        eprintln!("gap: seq {} after {have} (ack: {is_ack})", message.seq);
+        eprintln!("gap: seq {} after {have}", message.seq);
         outcome.gaps += 1;
     }
 }
@@ -233,7 +267,7 @@ pub fn rand_below(n: u64) -> u64 {
     hasher.write_u128(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
+            .expect("a clock after 1970")
             .as_nanos(),
     );
     hasher.finish() % n.max(1)

@@ -1,0 +1,46 @@
+//! Cluster tests (issue 10): three `server` processes on one fresh PostgreSQL database, joined
+//! through a private `redis-server` child process on a free port, with clients on different
+//! nodes. Each scenario kills or cuts one part — Redis, a node, a node's database connection
+//! (through a TCP proxy written here) — or drains a node, and ends with the tally of the fault
+//! tests: every send acked, nothing lost, nothing twice, every conversation in `seq` order as
+//! stored. They print what they measured (latencies, time to notice, time to repair).
+//!
+//! The scenarios run one at a time (a lock every test takes first), each bounded to a minute,
+//! so the binary stays within a few minutes on two cores. Without `redis-server` on PATH they
+//! print why and pass without running; PostgreSQL must be reachable (`NATTER_TEST_PG_URL`).
+//! The modules are `cfg(test)` so lints treat them as test code.
+
+#[cfg(test)]
+mod harness;
+#[cfg(test)]
+mod proxy;
+#[cfg(test)]
+mod redis;
+#[cfg(test)]
+#[path = "../support/mod.rs"]
+mod support;
+#[cfg(test)]
+mod watcher;
+
+#[cfg(test)]
+mod database_cut;
+#[cfg(test)]
+mod drain;
+#[cfg(test)]
+mod haproxy;
+#[cfg(test)]
+mod limits;
+#[cfg(test)]
+mod live;
+#[cfg(test)]
+mod logout;
+#[cfg(test)]
+mod node_kill;
+#[cfg(test)]
+mod one_conversation;
+#[cfg(test)]
+mod redis_freeze;
+#[cfg(test)]
+mod redis_outage;
+#[cfg(test)]
+mod relay_drops;

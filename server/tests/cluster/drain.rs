@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::harness::{Cluster, NODES, Options, serial};
-use crate::support::tally::{Member, plan, run_members, steady, verify};
+use crate::support::tally::{run_members, verify};
 use crate::watcher::Watcher;
 
 const DRAIN_SECS: u64 = 2;
@@ -27,44 +27,15 @@ async fn a_rolling_restart_turns_each_node_unready_first_and_loses_nothing() {
         ..Options::default()
     })
     .await;
-    let (alice, bob, carol, dave) = (
-        cluster.register("alice").await,
-        cluster.register("bob").await,
-        cluster.register("carol").await,
-        cluster.register("dave").await,
-    );
+    let trio = cluster.trio().await;
     let api = cluster.node(0);
-    let ab = api.conversation(&alice, &bob).await.id;
-    let bc = api.conversation(&bob, &carol).await.id;
-    let ca = api.conversation(&carol, &alice).await.id;
+    let dave = cluster.register("dave").await;
     // Dave idles on every node, to see each one close.
     let mut idle = Vec::new();
     for n in 0..NODES {
         idle.push(Watcher::open(cluster.node(n), n, &dave).await);
     }
-    let members = vec![
-        Member {
-            name: "alice",
-            account: alice,
-            ws_urls: cluster.ws_urls(0),
-            plan: plan("alice", &[ab, ca], 50),
-            behaviour: steady(80),
-        },
-        Member {
-            name: "bob",
-            account: bob,
-            ws_urls: cluster.ws_urls(1),
-            plan: plan("bob", &[ab, bc], 50),
-            behaviour: steady(80),
-        },
-        Member {
-            name: "carol",
-            account: carol,
-            ws_urls: cluster.ws_urls(2),
-            plan: plan("carol", &[bc, ca], 50),
-            behaviour: steady(80),
-        },
-    ];
+    let members = trio.members(&cluster, 50, 80, false);
     let measured = Mutex::new(Vec::new());
     let rolling = async {
         for (n, watcher) in idle.iter().enumerate() {

@@ -15,7 +15,7 @@ use crate::support::api::Api;
 use crate::support::commands::{join, send};
 use crate::support::process::free_port;
 use crate::support::socketio::{Packet, PollingClient};
-use crate::support::tally::{Member, plan, run_members, steady, stored, verify};
+use crate::support::tally::{run_members, stored, verify};
 use crate::support::until;
 use crate::watcher::Watcher;
 
@@ -85,39 +85,13 @@ async fn clients_through_haproxy_keep_chatting_while_nodes_die() {
     };
     let cluster = Cluster::start(Options::default()).await;
     let front = Front::start(&cluster).await;
-    let (alice, bob, carol) = (
-        cluster.register("alice").await,
-        cluster.register("bob").await,
-        cluster.register("carol").await,
-    );
+    let trio = cluster.trio().await;
     let api = cluster.node(0);
-    let ab = api.conversation(&alice, &bob).await.id;
-    let bc = api.conversation(&bob, &carol).await.id;
-    let ca = api.conversation(&carol, &alice).await.id;
-    let members = vec![
-        Member {
-            name: "alice",
-            account: alice,
-            ws_urls: vec![front.ws_url()],
-            plan: plan("alice", &[ab, ca], 40),
-            behaviour: steady(40),
-        },
-        Member {
-            name: "bob",
-            account: bob,
-            ws_urls: vec![front.ws_url()],
-            plan: plan("bob", &[ab, bc], 40),
-            behaviour: steady(40),
-        },
-        // Carol talks to one node directly.
-        Member {
-            name: "carol",
-            account: carol,
-            ws_urls: cluster.ws_urls(2),
-            plan: plan("carol", &[bc, ca], 40),
-            behaviour: steady(40),
-        },
-    ];
+    let mut members = trio.members(&cluster, 40, 40, false);
+    // Alice and Bob come through HAProxy; Carol talks to one node directly.
+    for member in &mut members[..2] {
+        member.ws_urls = vec![front.ws_url()];
+    }
     let kills = async {
         for victim in 0..NODES {
             tokio::time::sleep(Duration::from_millis(500)).await;

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use natter::protocol::ConversationId;
 use natter::store::Engine;
 use tokio::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
@@ -13,6 +14,7 @@ use crate::proxy::Proxy;
 use crate::redis::{self, Redis};
 use crate::support::api::{Account, Api};
 use crate::support::process::{Backing, Launch, ServerProcess};
+use crate::support::tally::{Member, plan, steady};
 use crate::support::until;
 
 /// How many nodes a cluster has.
@@ -117,6 +119,24 @@ impl Cluster {
         self.nodes[0].register(name).await
     }
 
+    /// Alice, Bob and Carol, with a conversation between each two of them.
+    pub async fn trio(&self) -> Trio {
+        let (alice, bob, carol) = (
+            self.register("alice").await,
+            self.register("bob").await,
+            self.register("carol").await,
+        );
+        let api = &self.nodes[0];
+        Trio {
+            ab: api.conversation(&alice, &bob).await.id,
+            bc: api.conversation(&bob, &carol).await.id,
+            ca: api.conversation(&carol, &alice).await.id,
+            alice,
+            bob,
+            carol,
+        }
+    }
+
     /// Waits until node `n`'s `/readyz` answers 200 (`ready`) or 503 (not), for at most
     /// `limit`; returns how long that took.
     pub async fn until_ready(&self, n: usize, ready: bool, limit: Duration) -> Duration {
@@ -175,4 +195,47 @@ pub fn percentile(samples: &mut [Duration], p: usize) -> f64 {
     samples.sort();
     let index = ((samples.len() - 1) * p).div_ceil(100);
     samples[index].as_secs_f64() * 1000.0
+}
+
+/// The cast of most scenarios: three people, a conversation between each two.
+pub struct Trio {
+    pub alice: Account,
+    pub bob: Account,
+    pub carol: Account,
+    pub ab: ConversationId,
+    pub bc: ConversationId,
+    pub ca: ConversationId,
+}
+
+impl Trio {
+    /// Alice's client on node 1, Bob's on node 2, Carol's on node 3 (each falling back to the
+    /// others), each sending `per_conv` messages into both of their conversations, one every
+    /// `every_ms`; with `carol_reads_only`, Carol sends nothing and only receives.
+    pub fn members(
+        &self,
+        cluster: &Cluster,
+        per_conv: usize,
+        every_ms: u64,
+        carol_reads_only: bool,
+    ) -> Vec<Member> {
+        let cast = [
+            ("alice", &self.alice, [self.ab, self.ca]),
+            ("bob", &self.bob, [self.ab, self.bc]),
+            ("carol", &self.carol, [self.bc, self.ca]),
+        ];
+        cast.into_iter()
+            .enumerate()
+            .map(|(node, (name, account, convs))| Member {
+                name,
+                account: account.clone(),
+                ws_urls: cluster.ws_urls(node),
+                plan: if carol_reads_only && name == "carol" {
+                    Vec::new()
+                } else {
+                    plan(name, &convs, per_conv)
+                },
+                behaviour: steady(every_ms),
+            })
+            .collect()
+    }
 }

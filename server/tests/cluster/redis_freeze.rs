@@ -11,8 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::harness::{Cluster, NODES, Options, percentile, serial};
-use crate::support::client::Behaviour;
-use crate::support::tally::{Member, plan, run_members, steady, verify};
+use crate::support::tally::{run_members, verify};
 
 const FROZEN: Duration = Duration::from_secs(5);
 
@@ -35,42 +34,9 @@ async fn a_hung_redis_neither_stalls_sends_nor_stops_delivery() {
         ..Options::default()
     })
     .await;
-    let (alice, bob, carol) = (
-        cluster.register("alice").await,
-        cluster.register("bob").await,
-        cluster.register("carol").await,
-    );
+    let trio = cluster.trio().await;
     let api = cluster.node(0);
-    let ab = api.conversation(&alice, &bob).await.id;
-    let ac = api.conversation(&alice, &carol).await.id;
-    let bc = api.conversation(&bob, &carol).await.id;
-    let members = vec![
-        Member {
-            name: "alice",
-            account: alice,
-            ws_urls: cluster.ws_urls(0),
-            plan: plan("alice", &[ab, ac], 45),
-            behaviour: steady(100),
-        },
-        Member {
-            name: "bob",
-            account: bob,
-            ws_urls: cluster.ws_urls(1),
-            plan: plan("bob", &[ab, bc], 45),
-            behaviour: steady(100),
-        },
-        Member {
-            name: "carol",
-            account: carol,
-            ws_urls: cluster.ws_urls(2),
-            plan: Vec::new(),
-            behaviour: Behaviour {
-                send_every: Duration::from_millis(100),
-                drop_every: None,
-                deadline: Duration::from_secs(60),
-            },
-        },
-    ];
+    let members = trio.members(&cluster, 45, 100, true);
     let measured = Mutex::new(None);
     let freeze = async {
         tokio::time::sleep(Duration::from_millis(1500)).await;

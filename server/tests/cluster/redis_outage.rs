@@ -10,8 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::harness::{Cluster, NODES, Options, percentile, serial};
-use crate::support::client::Behaviour;
-use crate::support::tally::{Member, plan, run_members, steady, verify};
+use crate::support::tally::{run_members, verify};
 
 /// How long Redis stays dead.
 const OUTAGE: Duration = Duration::from_secs(4);
@@ -26,43 +25,10 @@ async fn redis_killed_mid_traffic_loses_nothing_and_the_relay_recovers() {
         return;
     };
     let cluster = Cluster::start(Options::default()).await;
-    let (alice, bob, carol) = (
-        cluster.register("alice").await,
-        cluster.register("bob").await,
-        cluster.register("carol").await,
-    );
+    let trio = cluster.trio().await;
     let api = cluster.node(0);
-    let ab = api.conversation(&alice, &bob).await.id;
-    let ac = api.conversation(&alice, &carol).await.id;
-    let bc = api.conversation(&bob, &carol).await.id;
     // Alice on node 1 and Bob on node 2 talk for about 7 s; Carol, idle on node 3, only reads.
-    let members = vec![
-        Member {
-            name: "alice",
-            account: alice,
-            ws_urls: cluster.ws_urls(0),
-            plan: plan("alice", &[ab, ac], 35),
-            behaviour: steady(100),
-        },
-        Member {
-            name: "bob",
-            account: bob,
-            ws_urls: cluster.ws_urls(1),
-            plan: plan("bob", &[ab, bc], 35),
-            behaviour: steady(100),
-        },
-        Member {
-            name: "carol",
-            account: carol,
-            ws_urls: cluster.ws_urls(2),
-            plan: Vec::new(),
-            behaviour: Behaviour {
-                send_every: Duration::from_millis(100),
-                drop_every: None,
-                deadline: Duration::from_secs(60),
-            },
-        },
-    ];
+    let members = trio.members(&cluster, 35, 100, true);
     let window = Mutex::new(None);
     let (noticed, resubscribed) = (Mutex::new(Duration::ZERO), Mutex::new(Duration::ZERO));
     let outage = async {

@@ -7,8 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::harness::{Cluster, Options, POSITION_CHECK_SECS, percentile, serial};
-use crate::support::client::Behaviour;
-use crate::support::tally::{Member, plan, run_members, steady, verify};
+use crate::support::tally::{run_members, verify};
 
 /// What crosses live takes milliseconds; what the bus dropped waits for the position check.
 const LIVE: Duration = Duration::from_millis(500);
@@ -23,42 +22,9 @@ async fn events_the_bus_drops_arrive_within_one_position_check() {
         ..Options::default()
     })
     .await;
-    let (alice, bob, carol) = (
-        cluster.register("alice").await,
-        cluster.register("bob").await,
-        cluster.register("carol").await,
-    );
+    let trio = cluster.trio().await;
     let api = cluster.node(0);
-    let ab = api.conversation(&alice, &bob).await.id;
-    let ac = api.conversation(&alice, &carol).await.id;
-    let bc = api.conversation(&bob, &carol).await.id;
-    let members = vec![
-        Member {
-            name: "alice",
-            account: alice,
-            ws_urls: cluster.ws_urls(0),
-            plan: plan("alice", &[ab, ac], 30),
-            behaviour: steady(60),
-        },
-        Member {
-            name: "bob",
-            account: bob,
-            ws_urls: cluster.ws_urls(1),
-            plan: plan("bob", &[ab, bc], 30),
-            behaviour: steady(60),
-        },
-        Member {
-            name: "carol",
-            account: carol,
-            ws_urls: cluster.ws_urls(2),
-            plan: Vec::new(),
-            behaviour: Behaviour {
-                send_every: Duration::from_millis(100),
-                drop_every: None,
-                deadline: Duration::from_secs(60),
-            },
-        },
-    ];
+    let members = trio.members(&cluster, 30, 60, true);
     let finished = run_members(api, members, async {}).await;
     let tally = verify("relay-drops", api, &finished).await;
     let sent_at: HashMap<_, _> = finished

@@ -1,7 +1,8 @@
 //! Scenario 10: deploy/haproxy.cfg itself, its ports moved to this cluster's, in front of the
 //! three nodes. Clients that know only the front keep chatting while each node behind it is
 //! SIGKILLed in turn (they reconnect through HAProxy to a live node and resume); a Socket.IO
-//! client on long-polling through it and a native client on a node see each other's messages.
+//! client on long-polling through it and a native client on a node see each other's messages,
+//! with our own Engine.IO client and with the real `socket.io-client` (Node).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -245,4 +246,115 @@ async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
         "haproxy-socketio: Bob on Socket.IO through HAProxy (cookie-sticky; {EACH} on long-polling, {EACH} after the \
          upgrade to a WebSocket) and Alice native on node 3 sent as many: both hold all {total}, once, in order"
     );
+}
+
+/// Scenario 10 with the real `socket.io-client` (Node, end2end's copy): long-polling, then the
+/// upgrade, through HAProxy, beside a native client on a node sending as much.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_socketio_client_through_haproxy_sees_every_message() {
+    const EACH: usize = 20;
+    let e2e = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end");
+    if !std::path::Path::new(e2e)
+        .join("node_modules/socket.io-client")
+        .exists()
+    {
+        eprintln!(
+            "skipped: end2end/node_modules has no socket.io-client (scripts/setup.sh --test installs it)"
+        );
+        return;
+    }
+    let Some(_serial) = serial().await else {
+        return;
+    };
+    let cluster = Cluster::start(Options::default()).await;
+    let front = Front::start(&cluster).await;
+    let (alice, bob, carol) = (
+        cluster.register("alice").await,
+        cluster.register("bob").await,
+        cluster.register("carol").await,
+    );
+    // Long-polling only (every request must reach the same node: HAProxy's cookie, kept by the
+    // client), then the default: polling, then the upgrade to a WebSocket.
+    for (peer, upgrade) in [(&bob, false), (&carol, true)] {
+        let conv = cluster.node(0).conversation(&alice, peer).await.id;
+        let native = Watcher::open(cluster.node(2), 2, &alice).await;
+        // References and client ids unique to the round: the watcher keeps every answer.
+        let round = peer.id.0;
+        let joining = format!("join-{round}");
+        native.send(join(conv), &joining);
+        native.answer(&joining, Duration::from_secs(5)).await;
+        let total = 2 * EACH;
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/cluster/js/socketio_client.mjs"
+        );
+        let settings = json!({
+            "url": format!("http://127.0.0.1:{}", front.port),
+            "token": peer.token,
+            "upgrade": upgrade,
+            "conv": conv,
+            "count": EACH,
+            "expect": total,
+        });
+        let settings = settings.to_string();
+        // The script ends itself after 30 s whatever happens.
+        let client = tokio::task::spawn_blocking(move || {
+            Command::new("node").args([script, e2e, &settings]).output()
+        });
+        let alice_sends = async {
+            for i in 0..EACH {
+                let reference = format!("a-{round}-{i}");
+                native.send(
+                    send(conv, &format!("alice {i}"), Some(&reference)),
+                    &reference,
+                );
+                native.answer(&reference, Duration::from_secs(5)).await;
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        };
+        let (output, ()) = tokio::join!(client, alice_sends);
+        let output = output.expect("the script's task").expect("node runs");
+        assert!(
+            output.status.success(),
+            "the socket.io-client script failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("the script's JSON line");
+        let seqs: Vec<i64> = report["seqs"]
+            .as_array()
+            .expect("seqs")
+            .iter()
+            .map(|s| s.as_i64().expect("a seq"))
+            .collect();
+        let transports: Vec<&str> = report["transports"]
+            .as_array()
+            .expect("transports")
+            .iter()
+            .map(|t| t.as_str().expect("a name"))
+            .collect();
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "in seq order: {seqs:?}"
+        );
+        assert_eq!(
+            seqs,
+            (1..=total as i64).collect::<Vec<_>>(),
+            "the socket.io-client holds every message once"
+        );
+        let expected = if upgrade { "websocket" } else { "polling" };
+        assert_eq!(
+            transports.last(),
+            Some(&expected),
+            "the client's transport through HAProxy: {transports:?}"
+        );
+        let truth = stored(cluster.node(0), &alice, conv).await;
+        assert_eq!(truth.len(), total, "every send stored once");
+        println!(
+            "haproxy-socketio-js: socket.io-client through HAProxy, upgrade {upgrade} (joined on {}; {} acks on polling, {} on websocket) and a native client on node 3: all {total} held once, in order",
+            report["joinedOn"],
+            transports.iter().filter(|t| **t == "polling").count(),
+            transports.iter().filter(|t| **t == "websocket").count(),
+        );
+    }
 }

@@ -14,7 +14,7 @@ use natter::protocol::{ConversationId, ConversationView, ErrorView, MessagePage}
 use crate::account::Account;
 use crate::components::connection::ConnectionBadge;
 use crate::components::conversation::Conversation;
-use crate::components::sidebar::{ConversationList, NewConversation};
+use crate::components::sidebar::{ConversationList, NewConversation, NotificationOffer};
 use crate::error::AppError;
 use crate::pages::FirstRender;
 use crate::server_fns::{Session, list_conversations, sign_out};
@@ -82,9 +82,15 @@ fn Chat(
     let store = ChatStore::new(&session, list, history, open);
     provide_context(store);
     let account = Account::expect();
+    let navigate = use_navigate();
+    store.set_opener(Callback::new(move |id: ConversationId| {
+        navigate(&format!("/c/{id}"), Default::default());
+    }));
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
+            store.permission.set(crate::notify::permission());
+            store.muted.set(crate::storage::load_muted(store.me));
             // Before the socket starts: its first connection sends what the outbox holds.
             store.restore_outbox();
             crate::socket::start(store, account);
@@ -117,6 +123,9 @@ fn Chat(
         0 => "natter".to_owned(),
         n => format!("({n}) natter"),
     };
+    // The same count on the favicon, for a pinned tab that shows no title.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| crate::notify::badge(unread.get()));
     let name = session.user.username.clone();
 
     view! {
@@ -160,6 +169,7 @@ fn Chat(
                 }}
             </header>
             <aside class="sidebar" aria-label="Conversations">
+                <NotificationOffer />
                 <NewConversation />
                 <ConversationList />
             </aside>

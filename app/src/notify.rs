@@ -11,6 +11,7 @@ use leptos::web_sys::{Notification, NotificationOptions, NotificationPermission}
 use natter::protocol::MessageView;
 
 use crate::model::clock::preview;
+use crate::model::markup;
 use crate::store::{ChatStore, Permission};
 
 /// The favicon as served (`public/favicon.svg`), restored when nothing is unread.
@@ -51,7 +52,7 @@ pub fn message(store: ChatStore, message: &MessageView, unread: u32) {
         message.sender_name.clone()
     };
     let options = NotificationOptions::new();
-    options.set_body(&preview(&message.message, 160));
+    options.set_body(&preview(&markup::plain(&message.message), 160));
     options.set_tag(&format!("natter-conversation-{}", id.0));
     options.set_icon(FAVICON);
     let Ok(notification) = Notification::new_with_options(&title, &options) else {

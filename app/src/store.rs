@@ -181,7 +181,9 @@ impl ChatStore {
     }
 
     pub fn is_muted(&self, id: ConversationId) -> bool {
-        self.muted.try_with_untracked(|m| m.contains(&id)).unwrap_or(false)
+        self.muted
+            .try_with_untracked(|m| m.contains(&id))
+            .unwrap_or(false)
     }
 
     /// Mutes or unmutes a conversation's notifications, remembered in this browser.
@@ -466,7 +468,7 @@ impl ChatStore {
                         format!(
                             "{}: {}",
                             message.sender_name,
-                            preview(&message.message, 200)
+                            preview(&crate::model::markup::plain(&message.message), 200)
                         )
                     } else {
                         format!("New message from {}", message.sender_name)

@@ -112,7 +112,7 @@ test("a hidden tab notifies per conversation, the click opens it, the favicon co
   const [first, second] = await notifications(page);
   const tag = `natter-conversation-${conversation}`;
   expect(first).toEqual({ title: `${bob.name} (2 new messages)`, body: "Are you there?", tag });
-  expect(second).toEqual({ title: `${bob.name} (3 new messages)`, body: "It is **urgent** really", tag });
+  expect(second).toEqual({ title: `${bob.name} (3 new messages)`, body: "It is urgent really", tag });
   await expect(page).toHaveTitle("(3) natter");
   // The favicon carries the count.
   expect(await favicon(page)).toMatch(/^data:image\/svg\+xml,.*>3<\/text>/);

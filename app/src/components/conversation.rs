@@ -7,9 +7,9 @@ use leptos::html;
 use leptos::prelude::*;
 use natter::protocol::{ConversationId, MessageView, Seq};
 
+use crate::components::sidebar::{bell, bell_off, hue};
 use crate::model::clock::iso;
 use crate::model::draft::{self, DraftProblem};
-use crate::components::sidebar::{bell, bell_off, hue};
 use crate::model::markup::{self, Node};
 use crate::model::timeline::{Item, Outgoing, Receipt, Row, SendState, Timeline, layout};
 use crate::server_fns::{SendMessage, load_history};
@@ -120,7 +120,9 @@ fn Messages(
             None => Vec::new(),
         });
         let clock = clock.get();
-        layout(rows, store.me, first_unread.get(), |at| clock.local_date(at))
+        layout(rows, store.me, first_unread.get(), |at| {
+            clock.local_date(at)
+        })
     });
     let partner_read = Memo::new(move |_| {
         store
@@ -364,7 +366,8 @@ fn StoredMessage(
     } else {
         message.sender_name.clone()
     };
-    let name_line = (first && !mine).then(|| view! { <SenderLine name=message.sender_name.clone() /> });
+    let name_line =
+        (first && !mine).then(|| view! { <SenderLine name=message.sender_name.clone() /> });
     let big = markup::is_emoji_only(&message.message);
     view! {
         <li
@@ -487,11 +490,7 @@ fn RichText(text: String) -> impl IntoView {
 }
 
 fn nodes_view(nodes: Vec<Node>) -> AnyView {
-    nodes
-        .into_iter()
-        .map(node_view)
-        .collect_view()
-        .into_any()
+    nodes.into_iter().map(node_view).collect_view().into_any()
 }
 
 fn node_view(node: Node) -> AnyView {

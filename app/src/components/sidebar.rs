@@ -13,6 +13,7 @@ use natter::protocol::UserView;
 
 use crate::model::clock::{iso, preview};
 use crate::model::directory::Entry;
+use crate::model::markup;
 use crate::server_fns::{find_users, start_conversation};
 use crate::store::{ChatStore, ConnectionStatus, Permission};
 
@@ -169,6 +170,7 @@ pub fn NewConversation() -> impl IntoView {
 }
 
 /// Where "Not now" on the notification offer is remembered (this browser, every account).
+#[cfg(feature = "hydrate")]
 const OFFER_DISMISSED_KEY: &str = "natter.notifications.offer-dismissed";
 
 /// "Turn on notifications", shown while the browser has not been asked and the person has not
@@ -245,9 +247,9 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
     let last = entry.conversation.last_message.clone();
     let line = match &last {
         Some(message) if message.sender_id == store.me => {
-            format!("You: {}", preview(&message.message, 80))
+            format!("You: {}", preview(&markup::plain(&message.message), 80))
         }
-        Some(message) => preview(&message.message, 80),
+        Some(message) => preview(&markup::plain(&message.message), 80),
         None => "No messages yet".to_owned(),
     };
     let active_at = entry.active_at();

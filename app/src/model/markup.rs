@@ -203,6 +203,33 @@ pub fn render(text: &str) -> Vec<Node> {
     }
 }
 
+/// The characters a reader sees of a message, without its markup: for one-line previews (the
+/// conversation list, notifications). Blocks are separated by a line break.
+pub fn plain(text: &str) -> String {
+    fn walk(nodes: &[Node], out: &mut String) {
+        for node in nodes {
+            match node {
+                Node::Text(t) | Node::Code(t) => out.push_str(t),
+                Node::CodeBlock(t) => out.push_str(t),
+                Node::Link { children: c, .. } | Node::Strong(c) | Node::Emphasis(c) => {
+                    walk(c, out);
+                }
+                Node::Paragraph(c) | Node::Quote(c) => walk(c, out),
+            }
+            if matches!(
+                node,
+                Node::CodeBlock(_) | Node::Paragraph(_) | Node::Quote(_)
+            ) && !out.ends_with('\n')
+            {
+                out.push('\n');
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(&render(text), &mut out);
+    out.trim_end().to_owned()
+}
+
 /// Whether `href` may become a link: only web addresses, never `javascript:`, `data:`….
 fn is_web_address(href: &str) -> bool {
     let lower = href.trim_start().to_ascii_lowercase();
@@ -277,8 +304,10 @@ fn trim_trailing(address: &str) -> &str {
             return end;
         };
         let unbalanced_close = last == ')' && end.matches('(').count() < end.matches(')').count();
-        if matches!(last, '.' | ',' | ':' | ';' | '!' | '?' | '\'' | ']' | '}' | '*' | '_')
-            || unbalanced_close
+        if matches!(
+            last,
+            '.' | ',' | ':' | ';' | '!' | '?' | '\'' | ']' | '}' | '*' | '_'
+        ) || unbalanced_close
         {
             end = &end[..end.len() - last.len_utf8()];
         } else {
@@ -366,6 +395,12 @@ mod tests {
         found
     }
 
+    #[test]
+    fn previews_show_the_characters_without_the_markup() {
+        assert_eq!(plain("It is **urgent**\nreally"), "It is urgent\nreally");
+        assert_eq!(plain("> quoted\n\n`x` <b>"), "quoted\nx <b>");
+    }
+
     /// The characters shown, as a reader would copy them.
     fn shown(nodes: &[Node]) -> String {
         nodes
@@ -437,7 +472,6 @@ mod tests {
             "<javascript:alert(1)>",
             "[x](data:text/html,<script>alert(1)</script>)",
             "[x](JaVaScRiPt:alert(1))",
-            "![img](https://example.com/a.png)",
             "javascript:alert(1)",
             "[x](//evil.example)",
         ] {
@@ -445,6 +479,10 @@ mod tests {
             assert!(links(&nodes).is_empty(), "{typed}: {nodes:?}");
             assert_eq!(shown(&nodes), typed, "shown as typed");
         }
+        // An image is never loaded: it is shown as typed (its address a link like any other).
+        let image = render("![img](https://example.com/a.png)");
+        assert_eq!(shown(&image), "![img](https://example.com/a.png)");
+        assert_eq!(links(&image), ["https://example.com/a.png"]);
         assert_eq!(
             links(&render("[docs](https://example.com/docs)")),
             ["https://example.com/docs"]
@@ -474,7 +512,10 @@ mod tests {
                 "https://en.wikipedia.org/wiki/Rust_(language)"
             )]
         );
-        assert_eq!(linkify("http:// and www. and nothttp://x"), [text("http:// and www. and nothttp://x")]);
+        assert_eq!(
+            linkify("http:// and www. and nothttp://x"),
+            [text("http:// and www. and nothttp://x")]
+        );
         assert_eq!(
             links(&render("**https://example.com/a_b_c**")),
             ["https://example.com/a_b_c"]
@@ -484,7 +525,12 @@ mod tests {
 
     #[test]
     fn what_is_not_in_the_subset_is_shown_as_typed() {
-        for typed in ["# not a heading", "- one\n- two", "---", "[1]: https://example.com"] {
+        for typed in [
+            "# not a heading",
+            "- one\n- two",
+            "---",
+            "[1]: https://example.com",
+        ] {
             assert_eq!(shown(&render(typed)), typed, "{typed}");
         }
     }

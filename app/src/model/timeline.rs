@@ -398,18 +398,22 @@ mod tests {
             m.created_at += time::Duration::days(day);
             timeline.insert(m);
         }
-        let keys: Vec<String> = layout(
-            timeline.rows(vec![pending("c-1")]),
-            UserId(9),
-            None,
-            |t| t.date(),
-        )
+        let keys: Vec<String> = layout(timeline.rows(vec![pending("c-1")]), UserId(9), None, |t| {
+            t.date()
+        })
         .iter()
         .map(Item::key)
         .collect();
         assert_eq!(
             keys,
-            ["d1970-01-01", "m101^", "m102", "d1970-01-02", "m103^", "pc-1^"]
+            [
+                "d1970-01-01",
+                "m101^",
+                "m102",
+                "d1970-01-02",
+                "m103^",
+                "pc-1^"
+            ]
         );
     }
 
@@ -424,15 +428,16 @@ mod tests {
             m.created_at += time::Duration::minutes(minute);
             timeline.insert(m);
         }
-        let firsts: Vec<String> = layout(timeline.rows(vec![pending("c-1")]), me, None, |t| {
-            t.date()
-        })
-        .iter()
-        .filter_map(|item| match item {
-            Item::Row { row, first } => Some(format!("{}{}", row.key(), if *first { "^" } else { "" })),
-            _ => None,
-        })
-        .collect();
+        let firsts: Vec<String> =
+            layout(timeline.rows(vec![pending("c-1")]), me, None, |t| t.date())
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Row { row, first } => {
+                        Some(format!("{}{}", row.key(), if *first { "^" } else { "" }))
+                    }
+                    _ => None,
+                })
+                .collect();
         assert_eq!(firsts, ["m101^", "m102", "m103^", "m104^", "m105", "pc-1"]);
     }
 
@@ -449,14 +454,27 @@ mod tests {
         let first = timeline.first_unread(me, 2, Seq(5));
         assert_eq!(first, Some(Seq(3)));
         assert_eq!(timeline.first_unread(me, 0, Seq(5)), None);
-        assert_eq!(timeline.first_unread(me, 9, Seq(5)), Some(Seq(1)), "more than held");
+        assert_eq!(
+            timeline.first_unread(me, 9, Seq(5)),
+            Some(Seq(1)),
+            "more than held"
+        );
         let keys: Vec<String> = layout(timeline.rows(Vec::new()), me, first, |t| t.date())
             .iter()
             .map(Item::key)
             .collect();
         assert_eq!(
             keys,
-            ["d1970-01-01", "m101^", "m102^", "new", "m103^", "m104^", "m105^", "m106"]
+            [
+                "d1970-01-01",
+                "m101^",
+                "m102^",
+                "new",
+                "m103^",
+                "m104^",
+                "m105^",
+                "m106"
+            ]
         );
     }
 }

@@ -14,6 +14,7 @@ use natter::protocol::{ConversationId, ConversationView, ErrorView, MessagePage}
 use crate::account::Account;
 use crate::components::connection::ConnectionBadge;
 use crate::components::conversation::Conversation;
+use crate::components::shortcuts::Shortcuts;
 use crate::components::sidebar::{ConversationList, NewConversation, NotificationOffer};
 use crate::error::AppError;
 use crate::pages::FirstRender;
@@ -136,9 +137,12 @@ fn Chat(
             data-view=move || if open.get().is_some() { "conversation" } else { "list" }
         >
             <header class="topbar">
-                <a class="brand" href="/">
-                    "natter"
-                </a>
+                // The page's one top-level heading.
+                <h1 class="brand-heading">
+                    <a class="brand" href="/">
+                        "natter"
+                    </a>
+                </h1>
                 <ConnectionBadge />
                 <div class="me">
                     <span class="me-name" data-testid="me">
@@ -176,6 +180,7 @@ fn Chat(
             <main class="pane">
                 <Outlet />
             </main>
+            <Shortcuts />
             <div class="sr-only" aria-live="polite" data-testid="announcer">
                 {move || store.announcement.get()}
             </div>

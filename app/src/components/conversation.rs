@@ -1,7 +1,10 @@
 //! One open conversation: its history (newest at the bottom; older pages load when the reader
-//! scrolls up), live messages with "Seen" under the last one the other member read, the
-//! person's unconfirmed messages from the outbox (pending, or refused with the reason and a way
-//! to discard them), and the composer. Message text is always a text node, never HTML.
+//! scrolls up), live messages grouped by sender (one name line per group; the time and the
+//! delivery state, a clock, a tick or "Seen", inside each bubble), the "New messages" line
+//! where the reader left off, the person's unconfirmed messages from the outbox (pending, or
+//! refused with the reason and a way to discard them), the mute switch and the composer.
+//! Message text goes through the markdown subset of `model::markup`: the elements are the
+//! ones named here, the person's characters only ever text nodes, never HTML.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -741,6 +744,7 @@ fn MuteButton(id: ConversationId) -> impl IntoView {
             type="button"
             class="icon-button mute"
             data-testid="mute"
+            aria-label="Mute notifications"
             aria-pressed=move || muted.get().to_string()
             title=move || {
                 if muted.get() {

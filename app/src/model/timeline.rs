@@ -2,8 +2,8 @@
 //! by `seq`, each once, whatever mix of history pages, live events and replays brought them;
 //! how they are shown (day headings, groups of one sender's messages, the "New messages" line,
 //! the person's unconfirmed sends after them, "Seen" on the last of the person's messages the
-//! other member has read). The unconfirmed sends
-//! themselves belong to the outbox, which drops each one once its stored copy arrives.
+//! other member has read). The unconfirmed sends themselves belong to the outbox, which drops
+//! each one once its stored copy arrives.
 
 use std::collections::BTreeMap;
 

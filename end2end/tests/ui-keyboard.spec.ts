@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { apiSignUp, connected, hydrated, pageErrors, shot } from "./support";
+import { apiSignUp, connected, hydrated, pageErrors, shot, signOut } from "./support";
 
 // The keyboard (issue 13): Ctrl/Cmd+K opens a conversation switcher, Alt+↑/↓ move through the
 // list, Esc marks the open conversation read; the message list is focusable and labelled, and
@@ -77,4 +77,44 @@ test("Ctrl+K switches, Alt+arrows move through the list, Esc marks read, one h1"
   expect(errors).toEqual([]);
   await aliceContext.close();
   for (const person of others) await person.context.close();
+});
+
+test("phone header: who is signed in is visible, Sign out is in a menu and confirmed, targets are 44 px", async ({
+  browser,
+}) => {
+  const PHONE = { width: 390, height: 844 };
+  const context = await browser.newContext({ viewport: PHONE, hasTouch: true });
+  const alice = await apiSignUp(context, "alice");
+  const otherContext = await browser.newContext();
+  const bob = await apiSignUp(otherContext, "bob");
+  const created = await otherContext.request.post("/api/conversations", { data: { username: alice.name } });
+  const conversation: number = (await created.json()).id;
+  const page = await context.newPage();
+  const errors = pageErrors(page);
+  await page.goto(`/c/${conversation}`);
+  await hydrated(page);
+  await connected(page);
+  await expect(page.getByTestId("me")).toBeVisible();
+  await expect(page.getByTestId("sign-out")).toBeHidden();
+  // Nothing wider than the screen.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+  for (const id of ["account", "back", "mute", "send"]) {
+    const box = await page.getByTestId(id).boundingBox();
+    expect(box, id).not.toBeNull();
+    expect(box!.height, `${id} height`).toBeGreaterThanOrEqual(44);
+    expect(box!.width, `${id} width`).toBeGreaterThanOrEqual(44);
+  }
+  await page.getByTestId("account").click();
+  await expect(page.getByTestId("account-menu")).toContainText(`Signed in as ${alice.name}`);
+  await page.getByTestId("sign-out").click();
+  await expect(page.getByTestId("sign-out-confirm")).toBeVisible();
+  await shot(page, "phone-account-menu");
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByTestId("account-menu")).toBeHidden();
+  await expect(page.getByTestId("conversation-title")).toHaveText(bob.name);
+  await signOut(page);
+  await expect(page.getByTestId("auth-heading")).toHaveText("Welcome back");
+  expect(errors).toEqual([]);
+  await context.close();
+  await otherContext.close();
 });

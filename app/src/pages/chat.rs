@@ -1,4 +1,5 @@
-//! The signed-in layout: the top bar (connection state, sign-out), the sidebar (start a
+//! The signed-in layout: the top bar (connection state, the account menu with who is signed in
+//! and Sign out, confirmed before it happens), the sidebar (start a
 //! conversation, the conversation list) and the conversation pane. On a phone-sized screen the
 //! list and the open conversation are separate views (the URL says which), with a way back.
 //! This page owns the chat store and, in the browser, restores the person's outbox and starts
@@ -15,7 +16,7 @@ use crate::account::Account;
 use crate::components::connection::ConnectionBadge;
 use crate::components::conversation::Conversation;
 use crate::components::shortcuts::Shortcuts;
-use crate::components::sidebar::{ConversationList, NewConversation, NotificationOffer};
+use crate::components::sidebar::{ConversationList, NewConversation, NotificationOffer, hue};
 use crate::error::AppError;
 use crate::pages::FirstRender;
 use crate::server_fns::{Session, list_conversations, sign_out};
@@ -128,6 +129,18 @@ fn Chat(
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| crate::notify::badge(unread.get()));
     let name = session.user.username.clone();
+    let initial = name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
+    // The account menu (who is signed in, Sign out) and its confirmation step.
+    let menu = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let close_menu = move || {
+        menu.set(false);
+        confirming.set(false);
+    };
 
     view! {
         <Title text=title />
@@ -144,29 +157,68 @@ fn Chat(
                     </a>
                 </h1>
                 <ConnectionBadge />
-                <div class="me">
-                    <span class="me-name" data-testid="me">
-                        {name}
-                    </span>
+                <div class="me" on:keydown=move |ev| {
+                    if ev.key() == "Escape" && menu.get_untracked() {
+                        ev.prevent_default();
+                        close_menu();
+                    }
+                }>
                     <button
                         type="button"
-                        class="ghost"
-                        data-testid="sign-out"
+                        class="account"
+                        data-testid="account"
+                        aria-expanded=move || menu.get().to_string()
+                        aria-controls="account-menu"
                         on:click=move |_| {
-                            if store.has_unsent()
-                                && !window()
-                                    .confirm_with_message(
-                                        "Some of your messages have not been sent yet. Sign out and discard them?",
-                                    )
-                                    .unwrap_or(false)
-                            {
-                                return;
-                            }
-                            leave.dispatch(());
+                            confirming.set(false);
+                            menu.update(|open| *open = !*open);
                         }
                     >
-                        "Sign out"
+                        <span class=format!("avatar small hue-{}", hue(&name)) aria-hidden="true">
+                            {initial}
+                        </span>
+                        <span class="me-name" data-testid="me">
+                            {name.clone()}
+                        </span>
+                        <span class="sr-only">", account"</span>
                     </button>
+                    <div id="account-menu" class="account-menu" hidden=move || !menu.get() data-testid="account-menu">
+                        <p class="signed-in-as">"Signed in as " <strong>{name.clone()}</strong></p>
+                        <Show
+                            when=move || confirming.get()
+                            fallback=move || view! {
+                                <button type="button" class="ghost" data-testid="sign-out" on:click=move |_| {
+                                    // Unsent messages get the browser's own, stronger question.
+                                    if store.has_unsent() {
+                                        if window()
+                                            .confirm_with_message(
+                                                "Some of your messages have not been sent yet. Sign out and discard them?",
+                                            )
+                                            .unwrap_or(false)
+                                        {
+                                            leave.dispatch(());
+                                        }
+                                    } else {
+                                        confirming.set(true);
+                                    }
+                                }>
+                                    "Sign out"
+                                </button>
+                            }
+                        >
+                            <p class="confirm-question" role="alert">"Sign out of natter in this browser?"</p>
+                            <div class="row">
+                                <button type="button" class="primary" data-testid="sign-out-confirm" on:click=move |_| {
+                                    leave.dispatch(());
+                                }>
+                                    "Sign out"
+                                </button>
+                                <button type="button" class="ghost" on:click=move |_| close_menu()>
+                                    "Cancel"
+                                </button>
+                            </div>
+                        </Show>
+                    </div>
                 </div>
                 {move || {
                     leave_error().map(|message| view! { <p class="topbar-error" role="alert">{message}</p> })

@@ -129,18 +129,6 @@ fn Chat(
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| crate::notify::badge(unread.get()));
     let name = session.user.username.clone();
-    let initial = name
-        .chars()
-        .next()
-        .map(|c| c.to_uppercase().collect::<String>())
-        .unwrap_or_default();
-    // The account menu (who is signed in, Sign out) and its confirmation step.
-    let menu = RwSignal::new(false);
-    let confirming = RwSignal::new(false);
-    let close_menu = move || {
-        menu.set(false);
-        confirming.set(false);
-    };
 
     view! {
         <Title text=title />
@@ -157,69 +145,9 @@ fn Chat(
                     </a>
                 </h1>
                 <ConnectionBadge />
-                <div class="me" on:keydown=move |ev| {
-                    if ev.key() == "Escape" && menu.get_untracked() {
-                        ev.prevent_default();
-                        close_menu();
-                    }
-                }>
-                    <button
-                        type="button"
-                        class="account"
-                        data-testid="account"
-                        aria-expanded=move || menu.get().to_string()
-                        aria-controls="account-menu"
-                        on:click=move |_| {
-                            confirming.set(false);
-                            menu.update(|open| *open = !*open);
-                        }
-                    >
-                        <span class=format!("avatar small hue-{}", hue(&name)) aria-hidden="true">
-                            {initial}
-                        </span>
-                        <span class="me-name" data-testid="me">
-                            {name.clone()}
-                        </span>
-                        <span class="sr-only">", account"</span>
-                    </button>
-                    <div id="account-menu" class="account-menu" hidden=move || !menu.get() data-testid="account-menu">
-                        <p class="signed-in-as">"Signed in as " <strong>{name.clone()}</strong></p>
-                        <Show
-                            when=move || confirming.get()
-                            fallback=move || view! {
-                                <button type="button" class="ghost" data-testid="sign-out" on:click=move |_| {
-                                    // Unsent messages get the browser's own, stronger question.
-                                    if store.has_unsent() {
-                                        if window()
-                                            .confirm_with_message(
-                                                "Some of your messages have not been sent yet. Sign out and discard them?",
-                                            )
-                                            .unwrap_or(false)
-                                        {
-                                            leave.dispatch(());
-                                        }
-                                    } else {
-                                        confirming.set(true);
-                                    }
-                                }>
-                                    "Sign out"
-                                </button>
-                            }
-                        >
-                            <p class="confirm-question" role="alert">"Sign out of natter in this browser?"</p>
-                            <div class="row">
-                                <button type="button" class="primary" data-testid="sign-out-confirm" on:click=move |_| {
-                                    leave.dispatch(());
-                                }>
-                                    "Sign out"
-                                </button>
-                                <button type="button" class="ghost" on:click=move |_| close_menu()>
-                                    "Cancel"
-                                </button>
-                            </div>
-                        </Show>
-                    </div>
-                </div>
+                <AccountMenu name=name.clone() on_sign_out=Callback::new(move |()| {
+                    leave.dispatch(());
+                }) />
                 {move || {
                     leave_error().map(|message| view! { <p class="topbar-error" role="alert">{message}</p> })
                 }}
@@ -237,6 +165,90 @@ fn Chat(
                 {move || store.announcement.get()}
             </div>
         </div>
+    }
+    .into_any()
+}
+
+/// Who is signed in, and Sign out behind it, confirmed before it happens (unsent messages get
+/// the browser's own, stronger question instead).
+#[component]
+fn AccountMenu(name: String, on_sign_out: Callback<()>) -> impl IntoView {
+    let store = ChatStore::expect();
+    let initial = name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
+    let menu = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let close_menu = move || {
+        menu.set(false);
+        confirming.set(false);
+    };
+    view! {
+    <div class="me" on:keydown=move |ev| {
+        if ev.key() == "Escape" && menu.get_untracked() {
+            ev.prevent_default();
+            close_menu();
+        }
+    }>
+        <button
+            type="button"
+            class="account"
+            data-testid="account"
+            aria-expanded=move || menu.get().to_string()
+            aria-controls="account-menu"
+            on:click=move |_| {
+                confirming.set(false);
+                menu.update(|open| *open = !*open);
+            }
+        >
+            <span class=format!("avatar small hue-{}", hue(&name)) aria-hidden="true">
+                {initial}
+            </span>
+            <span class="me-name" data-testid="me">
+                {name.clone()}
+            </span>
+            <span class="sr-only">", account"</span>
+        </button>
+        <div id="account-menu" class="account-menu" hidden=move || !menu.get() data-testid="account-menu">
+            <p class="signed-in-as">"Signed in as " <strong>{name.clone()}</strong></p>
+            <Show
+                when=move || confirming.get()
+                fallback=move || view! {
+                    <button type="button" class="ghost" data-testid="sign-out" on:click=move |_| {
+                        // Unsent messages get the browser's own, stronger question.
+                        if store.has_unsent() {
+                            if window()
+                                .confirm_with_message(
+                                    "Some of your messages have not been sent yet. Sign out and discard them?",
+                                )
+                                .unwrap_or(false)
+                            {
+                                on_sign_out.run(());
+                            }
+                        } else {
+                            confirming.set(true);
+                        }
+                    }>
+                        "Sign out"
+                    </button>
+                }
+            >
+                <p class="confirm-question" role="alert">"Sign out of natter in this browser?"</p>
+                <div class="row">
+                    <button type="button" class="primary" data-testid="sign-out-confirm" on:click=move |_| {
+                        on_sign_out.run(());
+                    }>
+                        "Sign out"
+                    </button>
+                    <button type="button" class="ghost" on:click=move |_| close_menu()>
+                        "Cancel"
+                    </button>
+                </div>
+            </Show>
+        </div>
+    </div>
     }
     .into_any()
 }

@@ -5,13 +5,16 @@
 //! - `server_fns`: sign-in/out and data loading (server side, authenticated per call);
 //! - `model`: the client's chat state as plain, unit-tested Rust;
 //! - `store` and `account`: that state as signals; `socket` (browser only): the live link;
-//!   `storage` (browser only): the outbox's saved copy;
+//!   `storage` (browser only): the outbox's saved copy, drafts and muted conversations;
+//!   `notify` (browser only): notifications and the favicon's unread badge;
 //! - `pages` and `components`: the views.
 
 pub mod account;
 mod components;
 pub mod error;
 pub mod model;
+#[cfg(feature = "hydrate")]
+mod notify;
 mod pages;
 pub mod server_fns;
 #[cfg(feature = "hydrate")]

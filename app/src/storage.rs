@@ -1,4 +1,5 @@
-//! The browser's saved copy of each person's outbox and drafts. The outbox lives in
+//! The browser's saved copy of each person's outbox and drafts, and the conversations they
+//! muted. The outbox lives in
 //! `localStorage` under one key per
 //! account (`model::outbox::storage_key`): only the signed-in person's key is ever read, so one
 //! account never sees or sends another's messages on a shared browser. Every write reads the
@@ -8,6 +9,8 @@
 
 use leptos::prelude::window;
 use leptos::web_sys::Storage;
+use std::collections::HashSet;
+
 use natter::protocol::{ConversationId, UserId};
 
 use crate::model::draft;
@@ -85,5 +88,35 @@ pub fn save_draft(user: UserId, conversation: ConversationId, text: &str) {
         storage.remove_item(&key)
     } else {
         storage.set_item(&key, text)
+    };
+}
+
+/// Where a person's muted conversations are kept: one key per account, the ids comma-separated.
+fn muted_key(user: UserId) -> String {
+    format!("natter.muted.{}", user.0)
+}
+
+/// The conversations the person muted in this browser.
+pub fn load_muted(user: UserId) -> HashSet<ConversationId> {
+    storage()
+        .and_then(|s| s.get_item(&muted_key(user)).ok().flatten())
+        .map(|text| {
+            text.split(',')
+                .filter_map(|id| id.trim().parse().ok())
+                .map(ConversationId)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Remembers the person's muted conversations (none: no key).
+pub fn save_muted(user: UserId, muted: &HashSet<ConversationId>) {
+    let Some(storage) = storage() else { return };
+    let key = muted_key(user);
+    let _ = if muted.is_empty() {
+        storage.remove_item(&key)
+    } else {
+        let ids: Vec<String> = muted.iter().map(|id| id.0.to_string()).collect();
+        storage.set_item(&key, &ids.join(","))
     };
 }

@@ -7,7 +7,7 @@
 //! be disposed when the socket task touches them after sign-out, so the task's paths use the
 //! `try_` accessors.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
@@ -59,6 +59,17 @@ impl ConnectionStatus {
     }
 }
 
+/// Whether natter may show notifications, as the browser says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// No Notification API (or not known yet: the server's render).
+    Unsupported,
+    /// Not asked yet: the sidebar offers to turn notifications on.
+    Ask,
+    Granted,
+    Denied,
+}
+
 /// A request to the socket task.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outbound {
@@ -100,6 +111,12 @@ pub struct ChatStore {
     pub open: Memo<Option<ConversationId>>,
     /// Whether the tab is in view: messages arriving in a hidden tab stay unread.
     pub visible: RwSignal<bool>,
+    /// What the browser lets natter do about notifications (`Unsupported` on the server).
+    pub permission: RwSignal<Permission>,
+    /// Conversations the person muted: no notification for them. Kept in this browser only.
+    pub muted: RwSignal<HashSet<ConversationId>>,
+    /// Opens a conversation inside the app (set by the chat page; a notification click uses it).
+    opener: StoredValue<Option<Callback<ConversationId>>>,
     link: StoredValue<Option<UnboundedSender<Outbound>>>,
     /// The read mark last asked for, per conversation, so each is sent once.
     marks: StoredValue<HashMap<ConversationId, Seq>>,
@@ -139,6 +156,9 @@ impl ChatStore {
             announcement: RwSignal::new(String::new()),
             open,
             visible: RwSignal::new(true),
+            permission: RwSignal::new(Permission::Unsupported),
+            muted: RwSignal::new(HashSet::new()),
+            opener: StoredValue::new(None),
             link: StoredValue::new(None),
             marks: StoredValue::new(HashMap::new()),
         }
@@ -146,6 +166,38 @@ impl ChatStore {
 
     pub fn expect() -> Self {
         expect_context::<Self>()
+    }
+
+    /// How a notification click opens a conversation (the router's navigation).
+    pub fn set_opener(&self, open: Callback<ConversationId>) {
+        self.opener.set_value(Some(open));
+    }
+
+    /// Opens a conversation as a click on it in the list would.
+    pub fn open_conversation(&self, id: ConversationId) {
+        if let Some(Some(open)) = self.opener.try_get_value() {
+            open.run(id);
+        }
+    }
+
+    pub fn is_muted(&self, id: ConversationId) -> bool {
+        self.muted
+            .try_with_untracked(|m| m.contains(&id))
+            .unwrap_or(false)
+    }
+
+    /// Mutes or unmutes a conversation's notifications, remembered in this browser.
+    pub fn set_muted(&self, id: ConversationId, mute: bool) {
+        self.muted.update(|m| {
+            if mute {
+                m.insert(id);
+            } else {
+                m.remove(&id);
+            }
+        });
+        #[cfg(feature = "hydrate")]
+        self.muted
+            .with_untracked(|m| crate::storage::save_muted(self.me, m));
     }
 
     /// Hands the store the channel to its socket task.
@@ -398,12 +450,25 @@ impl ChatStore {
                     .directory
                     .try_update(|d| d.record(&message, reading))
                     .unwrap_or(false);
+                #[cfg(feature = "hydrate")]
+                if fresh
+                    && message.sender_id != self.me
+                    && !self.visible.try_get_untracked().unwrap_or(true)
+                    && !self.is_muted(id)
+                    && self.permission.try_get_untracked() == Some(Permission::Granted)
+                {
+                    let unread = self
+                        .directory
+                        .try_with_untracked(|d| d.get(id).map_or(1, |e| e.unread))
+                        .unwrap_or(1);
+                    crate::notify::message(*self, &message, unread);
+                }
                 if fresh && message.sender_id != self.me {
                     let line = if reading == Some(id) {
                         format!(
                             "{}: {}",
                             message.sender_name,
-                            preview(&message.message, 200)
+                            preview(&crate::model::markup::plain(&message.message), 200)
                         )
                     } else {
                         format!("New message from {}", message.sender_name)

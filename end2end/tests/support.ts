@@ -96,3 +96,12 @@ export async function converse(alice: Person, bob: Person) {
   await bob.page.getByTestId("conversation-item").filter({ hasText: alice.name }).click();
   await expect(bob.page.getByTestId("conversation-title")).toHaveText(alice.name);
 }
+
+/** Signs out through the account menu and confirms there; with unsent messages the browser's
+ * own dialog asks instead (`unsent`: the test answers it). */
+export async function signOut(page: Page, unsent = false) {
+  const account = page.getByTestId("account");
+  if ((await account.getAttribute("aria-expanded")) !== "true") await account.click();
+  await page.getByTestId("sign-out").click();
+  if (!unsent) await page.getByTestId("sign-out-confirm").click();
+}

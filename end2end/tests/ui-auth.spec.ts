@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { DESKTOP, PASSWORD, PHONE, connected, hydrated, shot, signUpPerson, uniqueName } from "./support";
+import { DESKTOP, PASSWORD, PHONE, connected, hydrated, shot, signOut, signUpPerson, uniqueName } from "./support";
 
 // Signing up, out and in; refused credentials keep the form as typed and say why inline.
 
@@ -14,7 +14,7 @@ test("sign up, sign out, and a wrong password is refused inline without losing t
   await page.reload();
   await expect(page.getByTestId("me")).toHaveText(alice.name);
 
-  await page.getByTestId("sign-out").click();
+  await signOut(page);
   await expect(page.getByTestId("auth-heading")).toHaveText("Welcome back");
   // The session is over on the server too: a fresh load shows the landing page.
   await page.reload();
@@ -95,7 +95,7 @@ test("signing out in one tab ends the session in the others, which say so", asyn
   const other = await alice.context.newPage();
   await other.goto("/");
   await connected(other);
-  await alice.page.getByTestId("sign-out").click();
+  await signOut(alice.page);
   await expect(alice.page.getByTestId("auth-heading")).toHaveText("Welcome back");
   // The server closes the session's other sockets (1008) at sign-out: the other tab finds out
   // at once, without waiting for its next connection.

@@ -9,6 +9,7 @@ import {
   hydrated,
   send,
   shot,
+  signOut,
   signUpPerson,
   texts,
 } from "./support";
@@ -304,7 +305,7 @@ test("signing out with unsent messages asks first, and leaves nothing behind", a
     void (accept ? dialog.accept() : dialog.dismiss());
   });
   // Declined: still signed in, the message still waits.
-  await bob.page.getByTestId("sign-out").click();
+  await signOut(bob.page, true);
   await expect.poll(() => asked.length).toBe(1);
   expect(asked[0]).toContain("have not been sent");
   await expect(bob.page.getByTestId("me")).toHaveText(bob.name);
@@ -313,7 +314,7 @@ test("signing out with unsent messages asks first, and leaves nothing behind", a
 
   // Accepted: signed out, and the browser keeps no trace of it.
   accept = true;
-  await bob.page.getByTestId("sign-out").click();
+  await signOut(bob.page, true);
   await expect(bob.page.getByTestId("auth-heading")).toHaveText("Welcome back");
   expect(await savedOutboxes(bob.page)).toEqual({});
   line.mode = "pass";

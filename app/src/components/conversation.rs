@@ -1,15 +1,20 @@
 //! One open conversation: its history (newest at the bottom; older pages load when the reader
-//! scrolls up), live messages with "Seen" under the last one the other member read, the
-//! person's unconfirmed messages from the outbox (pending, or refused with the reason and a way
-//! to discard them), and the composer. Message text is always a text node, never HTML.
+//! scrolls up), live messages grouped by sender (one name line per group; the time and the
+//! delivery state, a clock, a tick or "Seen", inside each bubble), the "New messages" line
+//! where the reader left off, the person's unconfirmed messages from the outbox (pending, or
+//! refused with the reason and a way to discard them), the mute switch and the composer.
+//! Message text goes through the markdown subset of `model::markup`: the elements are the
+//! ones named here, the person's characters only ever text nodes, never HTML.
 
 use leptos::html;
 use leptos::prelude::*;
 use natter::protocol::{ConversationId, MessageView, Seq};
 
+use crate::components::sidebar::{bell, bell_off, hue};
 use crate::model::clock::iso;
 use crate::model::draft::{self, DraftProblem};
-use crate::model::timeline::{Item, Outgoing, Receipt, Row, SendState, Timeline, with_days};
+use crate::model::markup::{self, Node};
+use crate::model::timeline::{Item, Outgoing, Receipt, Row, SendState, Timeline, layout};
 use crate::server_fns::{SendMessage, load_history};
 use crate::store::{ChatStore, ConnectionStatus};
 
@@ -34,6 +39,13 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
             .with(|t| t.get(&id).is_some_and(Timeline::is_loaded))
     });
     let failure = Memo::new(move |_| store.failures.with(|f| f.get(&id).cloned()));
+    // What was unread when the conversation was opened (reading it clears the count at once):
+    // the "New messages" line goes above the first of those.
+    let unread_at_open = store.directory.with_untracked(|d| {
+        d.get(id)
+            .filter(|e| e.unread > 0)
+            .map(|e| (e.unread, e.last_seq()))
+    });
     // The server loaded the conversation in the address with the page; one opened later (or
     // one that failed to load before) is fetched by the browser (effects run only there).
     Effect::new(move |_| {
@@ -48,7 +60,13 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
     });
     let body = move || {
         if loaded.get() {
-            untrack(|| view! { <Messages id partner /> <Composer id partner /> }.into_any())
+            untrack(|| {
+                view! {
+                    <Messages id partner unread_at_open />
+                    <Composer id partner />
+                }
+                .into_any()
+            })
         } else if let Some(message) = failure.get() {
             view! {
                 <p class="pane-status error" role="alert" data-testid="history-error">
@@ -74,6 +92,7 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
                 <h2 id="conversation-title" data-testid="conversation-title">
                     {move || partner.get().unwrap_or_else(|| "Conversation".to_owned())}
                 </h2>
+                <MuteButton id />
             </header>
             {body}
         </section>
@@ -82,9 +101,21 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
 }
 
 #[component]
-fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView {
+fn Messages(
+    id: ConversationId,
+    partner: Memo<Option<String>>,
+    /// The unread count and the newest `seq` when the conversation was opened, if any was unread.
+    unread_at_open: Option<(u32, Seq)>,
+) -> impl IntoView {
     let store = ChatStore::expect();
     let clock = store.clock;
+    let first_unread = Memo::new(move |_| {
+        let (unread, up_to) = unread_at_open?;
+        store.timelines.with(|t| {
+            t.get(&id)
+                .and_then(|timeline| timeline.first_unread(store.me, unread, up_to))
+        })
+    });
     let items = Memo::new(move |_| {
         let outgoing = store.outbox.with(|o| o.outgoing(id));
         let rows = store.timelines.with(|t| match t.get(&id) {
@@ -92,7 +123,9 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
             None => Vec::new(),
         });
         let clock = clock.get();
-        with_days(rows, |at| clock.local_date(at))
+        layout(rows, store.me, first_unread.get(), |at| {
+            clock.local_date(at)
+        })
     });
     let partner_read = Memo::new(move |_| {
         store
@@ -194,10 +227,35 @@ fn Messages(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
         })
     };
     let partner_name = move || partner.get().unwrap_or_else(|| "them".to_owned());
+    // Opened with unread messages: start at the first of them, not at the bottom.
+    Effect::new(move |scrolled: Option<bool>| {
+        if scrolled == Some(true) || first_unread.get().is_none() {
+            return scrolled.unwrap_or(false);
+        }
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(move || {
+            if let Some(el) = scroller.get_untracked()
+                && let Ok(Some(line)) = el.query_selector("[data-testid=new-messages]")
+            {
+                let options = leptos::web_sys::ScrollIntoViewOptions::new();
+                options.set_block(leptos::web_sys::ScrollLogicalPosition::Start);
+                line.scroll_into_view_with_scroll_into_view_options(&options);
+            }
+        });
+        true
+    });
 
     view! {
         <div class="timeline">
-        <div class="scroller" node_ref=scroller on:scroll=on_scroll data-testid="scroller">
+        <div
+            class="scroller"
+            node_ref=scroller
+            on:scroll=on_scroll
+            data-testid="scroller"
+            tabindex="0"
+            role="region"
+            aria-label=move || format!("Messages with {}", partner_name())
+        >
             <div class="log">
                 <div class="history-edge">
                     {move || {
@@ -261,15 +319,46 @@ fn MessageItem(item: Item, partner_read: Memo<Seq>, seen: Memo<Seq>) -> impl Int
             </li>
         }
         .into_any(),
-        Item::Row(Row::Stored(message)) => {
-            view! { <StoredMessage message partner_read seen /> }.into_any()
+        Item::NewMessages => view! {
+            <li class="new-messages" data-testid="new-messages">
+                <span>"New messages"</span>
+            </li>
         }
-        Item::Row(Row::Outgoing(outgoing)) => view! { <OutgoingMessage outgoing /> }.into_any(),
+        .into_any(),
+        Item::Row {
+            row: Row::Stored(message),
+            first,
+        } => view! { <StoredMessage message first partner_read seen /> }.into_any(),
+        Item::Row {
+            row: Row::Outgoing(outgoing),
+            first,
+        } => view! { <OutgoingMessage outgoing first /> }.into_any(),
+    }
+}
+
+/// The name line above the first of a group of the other member's messages.
+#[component]
+fn SenderLine(name: String) -> impl IntoView {
+    let initial = name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
+    view! {
+        <div class="sender" aria-hidden="true" data-testid="sender">
+            <span class=format!("avatar small hue-{}", hue(&name))>{initial}</span>
+            <span class="sender-name">{name}</span>
+        </div>
     }
 }
 
 #[component]
-fn StoredMessage(message: MessageView, partner_read: Memo<Seq>, seen: Memo<Seq>) -> impl IntoView {
+fn StoredMessage(
+    message: MessageView,
+    first: bool,
+    partner_read: Memo<Seq>,
+    seen: Memo<Seq>,
+) -> impl IntoView {
     let store = ChatStore::expect();
     let clock = store.clock;
     let mine = message.sender_id == store.me;
@@ -280,35 +369,47 @@ fn StoredMessage(message: MessageView, partner_read: Memo<Seq>, seen: Memo<Seq>)
     } else {
         message.sender_name.clone()
     };
+    let name_line =
+        (first && !mine).then(|| view! { <SenderLine name=message.sender_name.clone() /> });
+    let big = markup::is_emoji_only(&message.message);
     view! {
         <li
             class="message"
             class:mine=mine
+            class:first=first
             data-testid="message"
             data-state="sent"
             data-seq=message.seq.0
         >
-            <div class="bubble">
+            {name_line}
+            <div class="bubble" class:emoji=big>
                 <span class="sr-only">{sender} " said: "</span>
-                <p class="text" data-testid="message-text">
-                    {message.message}
-                </p>
-            </div>
-            <div class="meta">
-                <time datetime=iso(at) title=move || clock.get().full(at)>
-                    {move || clock.get().time_of_day(at)}
-                </time>
-                {move || {
-                    mine.then(|| Receipt::of(seq, partner_read.get(), seen.get()).label())
-                        .flatten()
-                        .map(|label| {
-                            view! {
-                                <span class="state" data-testid="receipt">
-                                    {label}
-                                </span>
-                            }
-                        })
-                }}
+                <div class="text" dir="auto" data-testid="message-text">
+                    <RichText text=message.message />
+                </div>
+                <span class="meta">
+                    <time datetime=iso(at) title=move || clock.get().full(at)>
+                        {move || clock.get().time_of_day(at)}
+                    </time>
+                    {move || {
+                        mine.then(|| Receipt::of(seq, partner_read.get(), seen.get()))
+                            .and_then(|receipt| {
+                                let label = receipt.label()?;
+                                let seen = receipt == Receipt::Seen;
+                                Some(view! {
+                                    <span
+                                        class="state"
+                                        class:seen=seen
+                                        data-testid="receipt"
+                                        title=label
+                                    >
+                                        {if seen { Icon::DoubleTick } else { Icon::Tick }.view()}
+                                        <span class:sr-only=!seen>{label}</span>
+                                    </span>
+                                })
+                            })
+                    }}
+                </span>
             </div>
         </li>
     }
@@ -316,59 +417,139 @@ fn StoredMessage(message: MessageView, partner_read: Memo<Seq>, seen: Memo<Seq>)
 }
 
 #[component]
-fn OutgoingMessage(outgoing: Outgoing) -> impl IntoView {
+fn OutgoingMessage(outgoing: Outgoing, first: bool) -> impl IntoView {
     let store = ChatStore::expect();
     let Outgoing {
         client_id,
         text,
         state,
     } = outgoing;
-    let (name, status) = match &state {
-        SendState::Pending => (
-            "pending",
-            view! {
-                <span class="state" data-testid="send-state">
-                    {move || {
-                        if store.status.get() == ConnectionStatus::Connected {
-                            "Sending…"
-                        } else {
-                            "Waiting for connection"
-                        }
-                    }}
-                </span>
-            }
-            .into_any(),
-        ),
+    let big = markup::is_emoji_only(&text);
+    let (name, inside, under) = match &state {
+        SendState::Pending => {
+            let connected = move || store.status.get() == ConnectionStatus::Connected;
+            let label = move || {
+                if connected() {
+                    "Sending…"
+                } else {
+                    "Waiting for connection"
+                }
+            };
+            (
+                "pending",
+                view! {
+                    <span class="meta">
+                        <span class="state" data-testid="send-state" title=label>
+                            {Icon::Clock.view()}
+                            // While connected the clock says it all; offline, say why it waits.
+                            <span class:sr-only=connected>{label}</span>
+                        </span>
+                    </span>
+                }
+                .into_any(),
+                None,
+            )
+        }
         SendState::Failed(reason) => (
             "failed",
-            view! {
-                <span class="state failed" role="alert" data-testid="send-state">
-                    {reason.clone()}
-                </span>
-                <button
-                    type="button"
-                    class="link"
-                    data-testid="discard"
-                    on:click=move |_| store.discard(&client_id)
-                >
-                    "Discard"
-                </button>
-            }
-            .into_any(),
+            ().into_any(),
+            Some(view! {
+                <div class="meta-under">
+                    <span class="state failed" role="alert" data-testid="send-state">
+                        {reason.clone()}
+                    </span>
+                    <button
+                        type="button"
+                        class="link"
+                        data-testid="discard"
+                        on:click=move |_| store.discard(&client_id)
+                    >
+                        "Discard"
+                    </button>
+                </div>
+            }),
         ),
     };
     view! {
-        <li class=format!("message mine {name}") data-testid="message" data-state=name>
-            <div class="bubble">
+        <li class=format!("message mine {name}") class:first=first data-testid="message" data-state=name>
+            <div class="bubble" class:emoji=big>
                 <span class="sr-only">"You said: "</span>
-                <p class="text" data-testid="message-text">
-                    {text}
-                </p>
+                <div class="text" dir="auto" data-testid="message-text">
+                    <RichText text />
+                </div>
+                {inside}
             </div>
-            <div class="meta">{status}</div>
+            {under}
         </li>
     }
     .into_any()
+}
+
+/// Message text through the markdown subset (`model::markup`): every element here is one this
+/// function names; the person's characters only ever become text nodes.
+#[component]
+fn RichText(text: String) -> impl IntoView {
+    nodes_view(markup::render(&text))
+}
+
+fn nodes_view(nodes: Vec<Node>) -> AnyView {
+    nodes.into_iter().map(node_view).collect_view().into_any()
+}
+
+fn node_view(node: Node) -> AnyView {
+    match node {
+        Node::Text(text) => text.into_any(),
+        Node::Strong(children) => view! { <strong>{nodes_view(children)}</strong> }.into_any(),
+        Node::Emphasis(children) => view! { <em>{nodes_view(children)}</em> }.into_any(),
+        Node::Code(code) => view! { <code>{code}</code> }.into_any(),
+        Node::Link { href, children } => view! {
+            <a href=href target="_blank" rel="noopener noreferrer">
+                {nodes_view(children)}
+            </a>
+        }
+        .into_any(),
+        Node::Paragraph(children) => view! { <p>{nodes_view(children)}</p> }.into_any(),
+        Node::Quote(children) => {
+            view! { <blockquote>{nodes_view(children)}</blockquote> }.into_any()
+        }
+        Node::CodeBlock(code) => view! {
+            <pre>
+                <code>{code}</code>
+            </pre>
+        }
+        .into_any(),
+    }
+}
+
+/// The small pictures of a message's delivery state.
+#[derive(Clone, Copy)]
+enum Icon {
+    Clock,
+    Tick,
+    DoubleTick,
+}
+
+impl Icon {
+    fn view(self) -> AnyView {
+        let path = match self {
+            Self::Clock => "M8 1.5a6.5 6.5 0 1 0 0 13a6.5 6.5 0 0 0 0-13zM8 4v4.3l2.8 1.7",
+            Self::Tick => "M2.5 8.5l3.5 3.5l7.5-7.5",
+            Self::DoubleTick => "M0.5 8.5l3.5 3.5l7.5-7.5M7 11l1 1l7.5-7.5",
+        };
+        view! {
+            <svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+                <path
+                    d=path
+                    fill="none"
+                    stroke="currentColor"
+                    stroke-width="1.6"
+                    stroke-linecap="round"
+                    stroke-linejoin="round"
+                />
+            </svg>
+        }
+        .into_any()
+    }
 }
 
 /// The composer. It is a real form posting to the `send` server function, so a message sent
@@ -550,5 +731,32 @@ fn touch_screen() -> bool {
     #[cfg(not(feature = "hydrate"))]
     {
         false
+    }
+}
+
+/// Mutes or unmutes the conversation's notifications (remembered in this browser only).
+#[component]
+fn MuteButton(id: ConversationId) -> impl IntoView {
+    let store = ChatStore::expect();
+    let muted = Memo::new(move |_| store.muted.with(|m| m.contains(&id)));
+    view! {
+        <button
+            type="button"
+            class="icon-button mute"
+            data-testid="mute"
+            aria-label="Mute notifications"
+            aria-pressed=move || muted.get().to_string()
+            title=move || {
+                if muted.get() {
+                    "Notifications for this conversation are off"
+                } else {
+                    "Notifications for this conversation are on"
+                }
+            }
+            on:click=move |_| store.set_muted(id, !muted.get_untracked())
+        >
+            {move || if muted.get() { bell_off().into_any() } else { bell().into_any() }}
+            <span class="label">"Mute"</span>
+        </button>
     }
 }

@@ -1,7 +1,9 @@
 //! The sidebar: a form to start a conversation by username (with suggestions from the user
 //! search, and an inline error for a name nobody has), and the conversation list with each
 //! partner's name, the newest message and its time, unread counts, and the person's messages
-//! still in the outbox (waiting while disconnected, or refused). Both update live.
+//! still in the outbox (waiting while disconnected, or refused). Both update live. Above them,
+//! once per browser until answered, the offer to turn notifications on: the browser's own
+//! prompt comes only from a click on it, never on load.
 
 use std::time::Duration;
 
@@ -11,8 +13,9 @@ use natter::protocol::UserView;
 
 use crate::model::clock::{iso, preview};
 use crate::model::directory::Entry;
+use crate::model::markup;
 use crate::server_fns::{find_users, start_conversation};
-use crate::store::{ChatStore, ConnectionStatus};
+use crate::store::{ChatStore, ConnectionStatus, Permission};
 
 /// How long typing must pause before suggestions are fetched.
 const SUGGEST_AFTER: Duration = Duration::from_millis(150);
@@ -33,6 +36,8 @@ pub fn NewConversation() -> impl IntoView {
             let id = conversation.id;
             store.add_conversation(conversation);
             name.set(String::new());
+            // A lookup still in flight must not bring the list back.
+            generation.update_value(|g| *g += 1);
             suggestions.set(Vec::new());
             navigate(&format!("/c/{id}"), Default::default());
         }
@@ -75,6 +80,8 @@ pub fn NewConversation() -> impl IntoView {
             ));
             return;
         }
+        generation.update_value(|g| *g += 1);
+        suggestions.set(Vec::new());
         start.dispatch(username);
     };
 
@@ -137,6 +144,8 @@ pub fn NewConversation() -> impl IntoView {
                                     }
                                     on:click=move |_| {
                                         name.set(username.clone());
+                                        generation.update_value(|g| *g += 1);
+                                        suggestions.set(Vec::new());
                                         start.dispatch(username.clone());
                                     }
                                 >
@@ -158,6 +167,54 @@ pub fn NewConversation() -> impl IntoView {
         </form>
     }
     .into_any()
+}
+
+/// Where "Not now" on the notification offer is remembered (this browser, every account).
+#[cfg(feature = "hydrate")]
+const OFFER_DISMISSED_KEY: &str = "natter.notifications.offer-dismissed";
+
+/// "Turn on notifications", shown while the browser has not been asked and the person has not
+/// said "Not now".
+#[component]
+pub fn NotificationOffer() -> impl IntoView {
+    let store = ChatStore::expect();
+    let dismissed = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let said = window()
+            .local_storage()
+            .ok()
+            .flatten()
+            .and_then(|s| s.get_item(OFFER_DISMISSED_KEY).ok().flatten())
+            .is_some();
+        dismissed.set(said);
+    });
+    let not_now = move |_| {
+        dismissed.set(true);
+        #[cfg(feature = "hydrate")]
+        if let Ok(Some(storage)) = window().local_storage() {
+            let _ = storage.set_item(OFFER_DISMISSED_KEY, "1");
+        }
+    };
+    let turn_on = move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::notify::ask(store);
+    };
+    view! {
+        <Show when=move || store.permission.get() == Permission::Ask && !dismissed.get()>
+            <section class="notify-offer" data-testid="notify-offer" aria-labelledby="notify-offer-text">
+                <p id="notify-offer-text">"Get a notification when a message arrives while natter is in the background."</p>
+                <div class="row">
+                    <button type="button" class="primary" data-testid="notify-on" on:click=turn_on>
+                        "Turn on notifications"
+                    </button>
+                    <button type="button" class="ghost" on:click=not_now>
+                        "Not now"
+                    </button>
+                </div>
+            </section>
+        </Show>
+    }
 }
 
 #[component]
@@ -190,9 +247,9 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
     let last = entry.conversation.last_message.clone();
     let line = match &last {
         Some(message) if message.sender_id == store.me => {
-            format!("You: {}", preview(&message.message, 80))
+            format!("You: {}", preview(&markup::plain(&message.message), 80))
         }
-        Some(message) => preview(&message.message, 80),
+        Some(message) => preview(&markup::plain(&message.message), 80),
         None => "No messages yet".to_owned(),
     };
     let active_at = entry.active_at();
@@ -203,6 +260,11 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
         .map(|c| c.to_uppercase().collect::<String>())
         .unwrap_or_default();
     let unread = entry.unread;
+    let link_class = if unread > 0 {
+        "conversation-link has-unread"
+    } else {
+        "conversation-link"
+    };
     let tally = Memo::new(move |_| store.outbox.with(|o| o.tally(id)));
     // While connected, the outbox empties within a round trip: a count there would only flicker.
     let waiting = move || {
@@ -213,7 +275,7 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
     view! {
         <li>
             <a
-                class="conversation-link"
+                class=link_class
                 href=format!("/c/{id}")
                 data-testid="conversation-item"
                 aria-current=move || (store.open.get() == Some(id)).then_some("page")
@@ -224,6 +286,19 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
                 <span class="summary">
                     <span class="partner" data-testid="conversation-partner">
                         {entry.partner.clone()}
+                        {move || {
+                            store
+                                .muted
+                                .with(|m| m.contains(&id))
+                                .then(|| {
+                                    view! {
+                                        <span class="muted-mark" data-testid="muted" title="Muted">
+                                            {bell_off()}
+                                            <span class="sr-only">" (muted)"</span>
+                                        </span>
+                                    }
+                                })
+                        }}
                     </span>
                     <span class="preview" class:empty=last.is_none() data-testid="conversation-preview">
                         {line}
@@ -275,8 +350,40 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
     .into_any()
 }
 
+/// A struck-through bell: notifications are off.
+pub fn bell_off() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+            <path
+                d="M4 11.5h8l-1.2-1.6V7a2.8 2.8 0 0 0-5.6 0v2.9zM6.8 13.5a1.3 1.3 0 0 0 2.4 0M2.5 2.5l11 11"
+                fill="none"
+                stroke="currentColor"
+                stroke-width="1.5"
+                stroke-linecap="round"
+                stroke-linejoin="round"
+            />
+        </svg>
+    }
+}
+
+/// A bell: notifications are on.
+pub fn bell() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+            <path
+                d="M4 11.5h8l-1.2-1.6V7a2.8 2.8 0 0 0-5.6 0v2.9zM6.8 13.5a1.3 1.3 0 0 0 2.4 0"
+                fill="none"
+                stroke="currentColor"
+                stroke-width="1.5"
+                stroke-linecap="round"
+                stroke-linejoin="round"
+            />
+        </svg>
+    }
+}
+
 /// One of the avatar colours, the same for a name every time.
-fn hue(name: &str) -> u32 {
+pub fn hue(name: &str) -> u32 {
     name.bytes()
         .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
         % 7

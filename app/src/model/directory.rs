@@ -43,6 +43,13 @@ impl Entry {
     }
 }
 
+/// Which way to move through the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Previous,
+    Next,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Directory {
     me: UserId,
@@ -170,6 +177,19 @@ impl Directory {
         if let Some(entry) = self.entries.iter_mut().find(|e| e.id() == id) {
             entry.unread = 0;
         }
+    }
+
+    /// The conversation `step` away from `open` in the list (Alt+↑/↓); from none open, the
+    /// first one; past either end, none.
+    pub fn neighbour(&self, open: Option<ConversationId>, step: Step) -> Option<ConversationId> {
+        let Some(at) = open.and_then(|id| self.entries.iter().position(|e| e.id() == id)) else {
+            return self.entries.first().map(Entry::id);
+        };
+        let to = match step {
+            Step::Previous => at.checked_sub(1)?,
+            Step::Next => at + 1,
+        };
+        self.entries.get(to).map(Entry::id)
     }
 
     fn sort(&mut self) {
@@ -323,6 +343,24 @@ mod tests {
         directory.read(id, UserId(11), Seq(2));
         directory.read(id, UserId(11), Seq(1));
         assert_eq!(directory.get(id).map(|e| e.partner_read), Some(Seq(2)));
+    }
+
+    #[test]
+    fn alt_arrows_move_through_the_list_and_stop_at_its_ends() {
+        let directory = Directory::new(
+            ALICE,
+            vec![conversation(1, "bob", 1), conversation(2, "carol", 2)],
+        );
+        let (carol, bob) = (Some(ConversationId(2)), Some(ConversationId(1)));
+        assert_eq!(directory.neighbour(None, Step::Next), carol);
+        assert_eq!(directory.neighbour(carol, Step::Next), bob);
+        assert_eq!(directory.neighbour(bob, Step::Previous), carol);
+        assert_eq!(directory.neighbour(carol, Step::Previous), None);
+        assert_eq!(directory.neighbour(bob, Step::Next), None);
+        assert_eq!(
+            Directory::new(ALICE, vec![]).neighbour(None, Step::Next),
+            None
+        );
     }
 
     #[test]

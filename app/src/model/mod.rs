@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod clock;
 pub mod directory;
 pub mod draft;
+pub mod markup;
 pub mod outbox;
 pub mod requests;
 pub mod timeline;

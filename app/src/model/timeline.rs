@@ -1,8 +1,9 @@
 //! One conversation's messages as this tab knows them: the stored messages, keyed and ordered
 //! by `seq`, each once, whatever mix of history pages, live events and replays brought them;
-//! how they are shown (day headings, the person's unconfirmed sends after them, "Seen" under
-//! the last of the person's messages the other member has read). The unconfirmed sends
-//! themselves belong to the outbox, which drops each one once its stored copy arrives.
+//! how they are shown (day headings, groups of one sender's messages, the "New messages" line,
+//! the person's unconfirmed sends after them, "Seen" on the last of the person's messages the
+//! other member has read). The unconfirmed sends themselves belong to the outbox, which drops
+//! each one once its stored copy arrives.
 
 use std::collections::BTreeMap;
 
@@ -69,36 +70,79 @@ impl Row {
     }
 }
 
-/// A row, or the heading of the day that the following rows belong to.
+/// How close in time two messages of one sender must be to share a group (one name line).
+pub const GROUP_WITHIN: time::Duration = time::Duration::minutes(5);
+
+/// A row, the heading of the day that the following rows belong to, or the line above the
+/// first message that was unread when the conversation was opened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     Day(Date),
-    Row(Row),
+    NewMessages,
+    /// `first`: the row opens a group (a new sender, a pause of more than `GROUP_WITHIN`, a
+    /// new day or the "New messages" line before it), so it carries the sender's name.
+    Row {
+        row: Row,
+        first: bool,
+    },
 }
 
 impl Item {
+    /// A key that changes whenever the item shows something else: a row that stops opening its
+    /// group (an older page loaded above it) is drawn anew.
     pub fn key(&self) -> String {
         match self {
             Self::Day(date) => format!("d{date}"),
-            Self::Row(row) => row.key(),
+            Self::NewMessages => "new".to_owned(),
+            Self::Row { row, first: true } => format!("{}^", row.key()),
+            Self::Row { row, first: false } => row.key(),
         }
     }
 }
 
-/// Puts a day heading before the first stored message of each day (`day_of` gives a message's
-/// day in the reader's zone). Unconfirmed sends belong to the day of the row before them.
-pub fn with_days(rows: Vec<Row>, day_of: impl Fn(OffsetDateTime) -> Date) -> Vec<Item> {
+/// The items to show for `rows`: a day heading before the first stored message of each day
+/// (`day_of` gives a message's day in the reader's zone), the "New messages" line before
+/// `first_unread`, and which rows open a group. Unconfirmed sends (the person's, `me`) belong
+/// to the day and group of the row before them.
+pub fn layout(
+    rows: Vec<Row>,
+    me: UserId,
+    first_unread: Option<Seq>,
+    day_of: impl Fn(OffsetDateTime) -> Date,
+) -> Vec<Item> {
     let mut items = Vec::with_capacity(rows.len() + 4);
     let mut current = None;
+    // The sender and time of the row before, while it can still be followed in its group.
+    let mut previous: Option<(UserId, Option<OffsetDateTime>)> = None;
     for row in rows {
-        if let Row::Stored(message) = &row {
-            let day = day_of(message.created_at);
-            if current != Some(day) {
-                current = Some(day);
-                items.push(Item::Day(day));
+        let (sender, at) = match &row {
+            Row::Stored(message) => {
+                let day = day_of(message.created_at);
+                if current != Some(day) {
+                    current = Some(day);
+                    items.push(Item::Day(day));
+                    previous = None;
+                }
+                if Some(message.seq) == first_unread {
+                    items.push(Item::NewMessages);
+                    previous = None;
+                }
+                (message.sender_id, Some(message.created_at))
             }
-        }
-        items.push(Item::Row(row));
+            Row::Outgoing(_) => (me, None),
+        };
+        let continues = previous.is_some_and(|(before, before_at)| {
+            before == sender
+                && match (before_at, at) {
+                    (Some(before_at), Some(at)) => at - before_at <= GROUP_WITHIN,
+                    _ => true,
+                }
+        });
+        previous = Some((sender, at.or(previous.and_then(|(_, t)| t))));
+        items.push(Item::Row {
+            row,
+            first: !continues,
+        });
     }
     items
 }
@@ -183,6 +227,20 @@ impl Timeline {
             .rev()
             .find(|(_, m)| m.sender_id == me)
             .map_or(Seq::ZERO, |(seq, _)| *seq)
+    }
+
+    /// The first of `unread` messages from others that were unread when the conversation was
+    /// opened, counting back from `up_to` (its newest message then): where "New messages"
+    /// goes. With fewer of them held, the oldest held one.
+    pub fn first_unread(&self, me: UserId, unread: u32, up_to: Seq) -> Option<Seq> {
+        let theirs = self
+            .stored
+            .range(..=up_to)
+            .rev()
+            .filter(|(_, m)| m.sender_id != me)
+            .map(|(seq, _)| *seq);
+        let wanted = usize::try_from(unread).ok()?.checked_sub(1)?;
+        theirs.take(wanted + 1).last()
     }
 
     /// The newest `seq` held (0 for none): what to give `joinConversation` as `lastSeq`.
@@ -340,13 +398,83 @@ mod tests {
             m.created_at += time::Duration::days(day);
             timeline.insert(m);
         }
-        let keys: Vec<String> = with_days(timeline.rows(vec![pending("c-1")]), |t| t.date())
+        let keys: Vec<String> = layout(timeline.rows(vec![pending("c-1")]), UserId(9), None, |t| {
+            t.date()
+        })
+        .iter()
+        .map(Item::key)
+        .collect();
+        assert_eq!(
+            keys,
+            [
+                "d1970-01-01",
+                "m101^",
+                "m102",
+                "d1970-01-02",
+                "m103^",
+                "pc-1^"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sender_s_messages_within_five_minutes_share_one_group() {
+        let me = UserId(1);
+        let mut timeline = Timeline::default();
+        // (seq, sender, minute): bob twice, a pause, bob, then me twice.
+        for (seq, sender, minute) in [(1, 2, 0), (2, 2, 4), (3, 2, 10), (4, 1, 11), (5, 1, 12)] {
+            let mut m = message(seq, None);
+            m.sender_id = UserId(sender);
+            m.created_at += time::Duration::minutes(minute);
+            timeline.insert(m);
+        }
+        let firsts: Vec<String> =
+            layout(timeline.rows(vec![pending("c-1")]), me, None, |t| t.date())
+                .iter()
+                .filter_map(|item| match item {
+                    Item::Row { row, first } => {
+                        Some(format!("{}{}", row.key(), if *first { "^" } else { "" }))
+                    }
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(firsts, ["m101^", "m102", "m103^", "m104^", "m105", "pc-1"]);
+    }
+
+    #[test]
+    fn new_messages_are_marked_at_the_first_one_unread_when_opened() {
+        let me = UserId(1);
+        let mut timeline = Timeline::default();
+        for (seq, sender) in [(1, 2), (2, 1), (3, 2), (4, 1), (5, 2), (6, 2)] {
+            let mut m = message(seq, None);
+            m.sender_id = UserId(sender);
+            timeline.insert(m);
+        }
+        // Three of theirs were unread when the conversation was opened at seq 5 (6 came later).
+        let first = timeline.first_unread(me, 2, Seq(5));
+        assert_eq!(first, Some(Seq(3)));
+        assert_eq!(timeline.first_unread(me, 0, Seq(5)), None);
+        assert_eq!(
+            timeline.first_unread(me, 9, Seq(5)),
+            Some(Seq(1)),
+            "more than held"
+        );
+        let keys: Vec<String> = layout(timeline.rows(Vec::new()), me, first, |t| t.date())
             .iter()
             .map(Item::key)
             .collect();
         assert_eq!(
             keys,
-            ["d1970-01-01", "m101", "m102", "d1970-01-02", "m103", "pc-1"]
+            [
+                "d1970-01-01",
+                "m101^",
+                "m102^",
+                "new",
+                "m103^",
+                "m104^",
+                "m105^",
+                "m106"
+            ]
         );
     }
 }

@@ -1,4 +1,5 @@
-//! The signed-in layout: the top bar (connection state, sign-out), the sidebar (start a
+//! The signed-in layout: the top bar (connection state, the account menu with who is signed in
+//! and Sign out, confirmed before it happens), the sidebar (start a
 //! conversation, the conversation list) and the conversation pane. On a phone-sized screen the
 //! list and the open conversation are separate views (the URL says which), with a way back.
 //! This page owns the chat store and, in the browser, restores the person's outbox and starts
@@ -14,7 +15,8 @@ use natter::protocol::{ConversationId, ConversationView, ErrorView, MessagePage}
 use crate::account::Account;
 use crate::components::connection::ConnectionBadge;
 use crate::components::conversation::Conversation;
-use crate::components::sidebar::{ConversationList, NewConversation};
+use crate::components::shortcuts::Shortcuts;
+use crate::components::sidebar::{ConversationList, NewConversation, NotificationOffer, hue};
 use crate::error::AppError;
 use crate::pages::FirstRender;
 use crate::server_fns::{Session, list_conversations, sign_out};
@@ -82,9 +84,15 @@ fn Chat(
     let store = ChatStore::new(&session, list, history, open);
     provide_context(store);
     let account = Account::expect();
+    let navigate = use_navigate();
+    store.set_opener(Callback::new(move |id: ConversationId| {
+        navigate(&format!("/c/{id}"), Default::default());
+    }));
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<()>| {
         if started.is_none() {
+            store.permission.set(crate::notify::permission());
+            store.muted.set(crate::storage::load_muted(store.me));
             // Before the socket starts: its first connection sends what the outbox holds.
             store.restore_outbox();
             crate::socket::start(store, account);
@@ -117,6 +125,9 @@ fn Chat(
         0 => "natter".to_owned(),
         n => format!("({n}) natter"),
     };
+    // The same count on the favicon, for a pinned tab that shows no title.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| crate::notify::badge(unread.get()));
     let name = session.user.username.clone();
 
     view! {
@@ -127,49 +138,117 @@ fn Chat(
             data-view=move || if open.get().is_some() { "conversation" } else { "list" }
         >
             <header class="topbar">
-                <a class="brand" href="/">
-                    "natter"
-                </a>
+                // The page's one top-level heading.
+                <h1 class="brand-heading">
+                    <a class="brand" href="/">
+                        "natter"
+                    </a>
+                </h1>
                 <ConnectionBadge />
-                <div class="me">
-                    <span class="me-name" data-testid="me">
-                        {name}
-                    </span>
-                    <button
-                        type="button"
-                        class="ghost"
-                        data-testid="sign-out"
-                        on:click=move |_| {
-                            if store.has_unsent()
-                                && !window()
-                                    .confirm_with_message(
-                                        "Some of your messages have not been sent yet. Sign out and discard them?",
-                                    )
-                                    .unwrap_or(false)
-                            {
-                                return;
-                            }
-                            leave.dispatch(());
-                        }
-                    >
-                        "Sign out"
-                    </button>
-                </div>
+                <AccountMenu name=name.clone() on_sign_out=Callback::new(move |()| {
+                    leave.dispatch(());
+                }) />
                 {move || {
                     leave_error().map(|message| view! { <p class="topbar-error" role="alert">{message}</p> })
                 }}
             </header>
             <aside class="sidebar" aria-label="Conversations">
+                <NotificationOffer />
                 <NewConversation />
                 <ConversationList />
             </aside>
             <main class="pane">
                 <Outlet />
             </main>
+            <Shortcuts />
             <div class="sr-only" aria-live="polite" data-testid="announcer">
                 {move || store.announcement.get()}
             </div>
         </div>
+    }
+    .into_any()
+}
+
+/// Who is signed in, and Sign out behind it, confirmed before it happens (unsent messages get
+/// the browser's own, stronger question instead).
+#[component]
+fn AccountMenu(name: String, on_sign_out: Callback<()>) -> impl IntoView {
+    let store = ChatStore::expect();
+    let initial = name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
+    let menu = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let close_menu = move || {
+        menu.set(false);
+        confirming.set(false);
+    };
+    view! {
+    <div class="me" on:keydown=move |ev| {
+        if ev.key() == "Escape" && menu.get_untracked() {
+            ev.prevent_default();
+            close_menu();
+        }
+    }>
+        <button
+            type="button"
+            class="account"
+            data-testid="account"
+            aria-expanded=move || menu.get().to_string()
+            aria-controls="account-menu"
+            on:click=move |_| {
+                confirming.set(false);
+                menu.update(|open| *open = !*open);
+            }
+        >
+            <span class=format!("avatar small hue-{}", hue(&name)) aria-hidden="true">
+                {initial}
+            </span>
+            <span class="me-name" data-testid="me">
+                {name.clone()}
+            </span>
+            <span class="sr-only">", account"</span>
+        </button>
+        <div id="account-menu" class="account-menu" hidden=move || !menu.get() data-testid="account-menu">
+            <p class="signed-in-as">"Signed in as " <strong>{name.clone()}</strong></p>
+            <Show
+                when=move || confirming.get()
+                fallback=move || view! {
+                    <button type="button" class="ghost" data-testid="sign-out" on:click=move |_| {
+                        // Unsent messages get the browser's own, stronger question.
+                        if store.has_unsent() {
+                            if window()
+                                .confirm_with_message(
+                                    "Some of your messages have not been sent yet. Sign out and discard them?",
+                                )
+                                .unwrap_or(false)
+                            {
+                                on_sign_out.run(());
+                            }
+                        } else {
+                            confirming.set(true);
+                        }
+                    }>
+                        "Sign out"
+                    </button>
+                }
+            >
+                <p class="confirm-question" role="alert">"Sign out of natter in this browser?"</p>
+                <div class="row">
+                    <button type="button" class="primary" data-testid="sign-out-confirm" on:click=move |_| {
+                        on_sign_out.run(());
+                    }>
+                        "Sign out"
+                    </button>
+                    <button type="button" class="ghost" on:click=move |_| close_menu()>
+                        "Cancel"
+                    </button>
+                </div>
+            </Show>
+        </div>
+    </div>
     }
     .into_any()
 }

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::options::Plan;
 use crate::report::{Latencies, Table};
-use crate::setup::{self, join};
+use crate::setup;
 use crate::support::commands;
 use crate::support::ws::Socket;
 
@@ -100,18 +100,12 @@ struct Pair {
 
 async fn knee(plan: &Plan, engine: Engine) -> anyhow::Result<Knee> {
     let server = setup::start(engine).await;
-    let accounts = setup::accounts(&server, plan.pairs * 2).await;
     let epoch = Instant::now();
     let arrivals: Arrivals = Arc::default();
     let refused = Arc::new(AtomicU64::new(0));
     let mut pairs = Vec::new();
     let mut readers = Vec::new();
-    for pair in accounts.chunks(2) {
-        let conv = server.conversation(&pair[0], &pair[1]).await.id;
-        let mut sender = server.ws(&pair[0]).await;
-        let mut receiver = server.ws(&pair[1]).await;
-        join(&mut sender, conv).await?;
-        join(&mut receiver, conv).await?;
+    for (conv, sender, receiver) in setup::pairs(&server, plan.pairs).await? {
         let (sink, answers) = sender.socket.split();
         readers.push(tokio::spawn(count_refusals(answers, Arc::clone(&refused))));
         readers.push(tokio::spawn(receive(

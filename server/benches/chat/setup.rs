@@ -44,6 +44,25 @@ pub async fn accounts(server: &ServerProcess, count: usize) -> Vec<Account> {
         .await
 }
 
+/// `count` pairs of new users, each pair in its own conversation with one socket per member
+/// joined to it: (conversation, the first member's socket, the second's).
+pub async fn pairs(
+    server: &ServerProcess,
+    count: usize,
+) -> anyhow::Result<Vec<(ConversationId, WsClient, WsClient)>> {
+    let accounts = accounts(server, count * 2).await;
+    let mut pairs = Vec::new();
+    for pair in accounts.chunks(2) {
+        let conv = server.conversation(&pair[0], &pair[1]).await.id;
+        let mut first = server.ws(&pair[0]).await;
+        let mut second = server.ws(&pair[1]).await;
+        join(&mut first, conv).await?;
+        join(&mut second, conv).await?;
+        pairs.push((conv, first, second));
+    }
+    Ok(pairs)
+}
+
 pub async fn join(socket: &mut WsClient, conv: ConversationId) -> anyhow::Result<()> {
     match socket.request(commands::join(conv), "join").await {
         ServerEvent::JoinedConversation { .. } => Ok(()),

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::options::Plan;
 use crate::report::{Latencies, Table};
-use crate::setup::{self, index_of, join, send_frame};
+use crate::setup::{self, index_of, send_frame};
 use crate::support::ws::{WsClient, next_frame};
 
 pub async fn table(plan: &Plan) -> anyhow::Result<Table> {
@@ -60,16 +60,7 @@ struct Saturation {
 /// `plan.window` sends in flight; counts what is acknowledged and delivered in the window.
 async fn throughput(plan: &Plan, engine: Engine) -> anyhow::Result<Saturation> {
     let server = setup::start(engine).await;
-    let accounts = setup::accounts(&server, plan.senders * 2).await;
-    let mut pairs = Vec::new();
-    for pair in accounts.chunks(2) {
-        let conv = server.conversation(&pair[0], &pair[1]).await.id;
-        let mut sender = server.ws(&pair[0]).await;
-        let mut listener = server.ws(&pair[1]).await;
-        join(&mut sender, conv).await?;
-        join(&mut listener, conv).await?;
-        pairs.push((conv, sender, listener));
-    }
+    let pairs = setup::pairs(&server, plan.senders).await?;
     let start = Instant::now() + Duration::from_millis(100);
     let warmup = Duration::from_secs(1);
     let window = (start + warmup, start + warmup + plan.saturation);

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::support::api::Account;
 use crate::support::app::TestApp;
 use crate::support::commands::{join, send};
-use crate::support::socketio::{Packet, PollingClient};
+use crate::support::socketio::{Packet, SocketIoClient};
 use crate::support::until;
 
 fn token(user: &Account) -> Value {
@@ -20,12 +20,12 @@ fn token(user: &Account) -> Value {
 
 async fn a_handshake_without_valid_credentials_or_from_a_foreign_origin_is_refused(engine: Engine) {
     let app = TestApp::spawn(engine).await;
-    let (_, answer) = PollingClient::connect(&app, json!({})).await;
+    let (_, answer) = SocketIoClient::connect(&app, json!({})).await;
     let Packet::ConnectError(message) = answer else {
         panic!("expected connect_error, got {answer:?}")
     };
     assert!(message.starts_with("unauthenticated: "), "{message}");
-    let (_, answer) = PollingClient::connect(&app, json!({"token": "forged"})).await;
+    let (_, answer) = SocketIoClient::connect(&app, json!({"token": "forged"})).await;
     assert!(
         matches!(&answer, Packet::ConnectError(m) if m.starts_with("invalidToken: ")),
         "{answer:?}"
@@ -33,7 +33,7 @@ async fn a_handshake_without_valid_credentials_or_from_a_foreign_origin_is_refus
     // A browser page elsewhere cannot ride on a user's credentials; a configured origin can.
     let alice = app.register("alice").await;
     let (_, answer) =
-        PollingClient::connect_from(&app, token(&alice), Some("https://evil.example")).await;
+        SocketIoClient::connect_from(&app, token(&alice), Some("https://evil.example")).await;
     assert!(
         matches!(&answer, Packet::ConnectError(m) if m.starts_with("foreignOrigin: ")),
         "{answer:?}"
@@ -44,7 +44,7 @@ async fn a_handshake_without_valid_credentials_or_from_a_foreign_origin_is_refus
         "a refused socket subscribes to nothing"
     );
     let (_, answer) =
-        PollingClient::connect_from(&app, token(&alice), Some("https://chat.example.com")).await;
+        SocketIoClient::connect_from(&app, token(&alice), Some("https://chat.example.com")).await;
     assert_eq!(answer, Packet::Connect);
 }
 
@@ -52,7 +52,7 @@ async fn a_socketio_message_reaches_a_native_socket_and_back(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
-    let (mut sio, answer) = PollingClient::connect(&app, token(&alice)).await;
+    let (mut sio, answer) = SocketIoClient::connect(&app, token(&alice)).await;
     assert_eq!(answer, Packet::Connect);
     let mut native = app.ws(&bob).await;
     let joined = sio
@@ -91,7 +91,7 @@ async fn commands_are_answered_in_the_order_they_were_sent(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
-    let (mut sio, _) = PollingClient::connect(&app, token(&alice)).await;
+    let (mut sio, _) = SocketIoClient::connect(&app, token(&alice)).await;
     // One request body, several packets: join, then a bad one, then sends.
     let packets = [
         format!("42/chat,{}", json!(["joinConversation", {"convId": conv}])),
@@ -132,7 +132,7 @@ async fn a_disconnect_frees_the_connection(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
-    let (mut sio, _) = PollingClient::connect(&app, token(&alice)).await;
+    let (mut sio, _) = SocketIoClient::connect(&app, token(&alice)).await;
     sio.request("joinConversation", json!({"convId": conv}), 1)
         .await;
     // Alice's feed and the room.
@@ -151,9 +151,9 @@ async fn one_user_cannot_hold_more_socketio_sockets_than_the_cap() {
     let app = TestApp::spawn_with(Engine::Sqlite, |config| config.max_user_connections = 2).await;
     let alice = app.register("alice").await;
     let _native = app.ws(&alice).await;
-    let (first, answer) = PollingClient::connect(&app, token(&alice)).await;
+    let (first, answer) = SocketIoClient::connect(&app, token(&alice)).await;
     assert!(matches!(answer, Packet::Connect), "{answer:?}");
-    let (_, answer) = PollingClient::connect(&app, token(&alice)).await;
+    let (_, answer) = SocketIoClient::connect(&app, token(&alice)).await;
     assert!(
         matches!(&answer, Packet::ConnectError(m) if m.starts_with("tooManyConnections: ")),
         "{answer:?}"
@@ -161,7 +161,7 @@ async fn one_user_cannot_hold_more_socketio_sockets_than_the_cap() {
     // A disconnect frees the seat.
     first.post("41/chat,").await;
     until(Duration::from_secs(3), || async {
-        let (_, answer) = PollingClient::connect(&app, token(&alice)).await;
+        let (_, answer) = SocketIoClient::connect(&app, token(&alice)).await;
         matches!(answer, Packet::Connect)
     })
     .await;
@@ -171,7 +171,7 @@ async fn shutdown_closes_socketio_sessions_and_frees_their_rooms(engine: Engine)
     let mut app = TestApp::spawn(engine).await;
     let (alice, bob) = (app.register("alice").await, app.register("bob").await);
     let conv = app.conversation(&alice, &bob).await.id;
-    let (mut sio, _) = PollingClient::connect(&app, token(&alice)).await;
+    let (mut sio, _) = SocketIoClient::connect(&app, token(&alice)).await;
     sio.request("joinConversation", json!({"convId": conv}), 1)
         .await;
     // A long-poll waiting for news must not hold the shutdown up.

@@ -15,7 +15,7 @@ use crate::harness::{Cluster, NODES, Options, serial};
 use crate::support::api::Api;
 use crate::support::commands::{join, send};
 use crate::support::process::free_port;
-use crate::support::socketio::{Packet, PollingClient};
+use crate::support::socketio::{Packet, SocketIoClient};
 use crate::support::tally::{run_members, stored, verify};
 use crate::support::until;
 use crate::watcher::Watcher;
@@ -133,7 +133,7 @@ async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
     native.send(join(conv), "join");
     native.answer("join", Duration::from_secs(5)).await;
     let through = Api::new(SocketAddr::from(([127, 0, 0, 1], front.port)));
-    let (mut sio, answer) = PollingClient::connect(&through, json!({"token": bob.token})).await;
+    let (mut sio, answer) = SocketIoClient::connect(&through, json!({"token": bob.token})).await;
     assert_eq!(answer, Packet::Connect);
     let joined = sio
         .request("joinConversation", json!({"convId": conv}), 1)
@@ -143,7 +143,10 @@ async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
     // Both send at once; Bob's client reads what comes while it waits for each ack. First on
     // long-polling, then upgraded to a WebSocket (which must reach the same node: the cookie).
     let mut bob_holds = Vec::new();
-    for i in 0..EACH {
+    for i in 0..2 * EACH {
+        if i == EACH {
+            sio.upgrade().await;
+        }
         let reference = format!("a{i}");
         native.send(
             send(conv, &format!("alice {i}"), Some(&reference)),
@@ -165,33 +168,10 @@ async fn socketio_through_haproxy_and_a_native_client_see_every_message() {
             }
         }
     }
-    let mut upgraded = sio.upgrade().await;
-    for i in EACH..2 * EACH {
-        let reference = format!("a{i}");
-        native.send(
-            send(conv, &format!("alice {i}"), Some(&reference)),
-            &reference,
-        );
-        let ack = 100 + i;
-        let data = json!({"convId": conv, "message": {"message": format!("bob {i}")}, "clientId": format!("b{i}")});
-        upgraded.emit("sendMessage", data, Some(ack)).await;
-        loop {
-            match upgraded.next().await {
-                Packet::Ack(id, data) if id == ack => {
-                    bob_holds.push(data["message"].clone());
-                    break;
-                }
-                Packet::Event(name, data) if name == "newMessage" => {
-                    bob_holds.push(data["message"].clone());
-                }
-                _ => {}
-            }
-        }
-    }
     let total = 4 * EACH as usize;
     tokio::time::timeout(Duration::from_secs(10), async {
         while bob_holds.len() < total {
-            if let Packet::Event(name, data) = upgraded.next().await
+            if let Packet::Event(name, data) = sio.next().await
                 && name == "newMessage"
             {
                 bob_holds.push(data["message"].clone());

@@ -8,39 +8,24 @@
 //! The scenarios run one at a time (a lock every test takes first), each bounded to a minute,
 //! so the binary stays within a few minutes on two cores. Without `redis-server` on PATH they
 //! print why and pass without running; PostgreSQL must be reachable (`NATTER_TEST_PG_URL`).
-//! The modules are `cfg(test)` so lints treat them as test code.
+//! The binary is `cfg(test)` so lints treat it as test code.
+#![cfg(test)]
 
-#[cfg(test)]
 mod harness;
-#[cfg(test)]
 mod proxy;
-#[cfg(test)]
 mod redis;
-#[cfg(test)]
 #[path = "../support/mod.rs"]
 mod support;
-#[cfg(test)]
 mod watcher;
 
-#[cfg(test)]
 mod database_cut;
-#[cfg(test)]
 mod drain;
-#[cfg(test)]
 mod haproxy;
-#[cfg(test)]
 mod limits;
-#[cfg(test)]
 mod live;
-#[cfg(test)]
 mod logout;
-#[cfg(test)]
 mod node_kill;
-#[cfg(test)]
 mod one_conversation;
-#[cfg(test)]
 mod redis_freeze;
-#[cfg(test)]
 mod redis_outage;
-#[cfg(test)]
 mod relay_drops;

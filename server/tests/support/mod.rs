@@ -3,7 +3,7 @@
 //! server to talk to — in-process (`app::TestApp`) or child processes of the real binary
 //! (`process::ServerProcess`, any number on one database) — the HTTP face both share
 //! (`api::Api`, with the one `api::Account` type), the native WebSocket client
-//! (`ws::WsClient`), a Socket.IO long-polling client (`socketio::PollingClient`), a resilient client that reconnects and resumes (`client`) and the tally
+//! (`ws::WsClient`), a Socket.IO client that polls and can upgrade (`socketio::SocketIoClient`), a resilient client that reconnects and resumes (`client`) and the tally
 //! of what such clients got (`tally`), command builders, and [`until`]. It asserts and
 //! panics, with `expect` rather than `unwrap` (the bench is not test code to the lints), and
 //! holds no scenario.

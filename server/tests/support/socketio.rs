@@ -26,15 +26,18 @@ pub enum Packet {
     Disconnect,
 }
 
-/// A Socket.IO client on the long-polling transport, written against the protocol documents.
-pub struct PollingClient {
+/// A Socket.IO client, written against the protocol documents: long-polling first, upgraded to
+/// a WebSocket on request (as socket.io-client does); every packet method works on either.
+pub struct SocketIoClient {
     http: reqwest::Client,
     cookies: Arc<Jar>,
     url: String,
+    /// After [`SocketIoClient::upgrade`], the WebSocket every Engine.IO packet travels on.
+    upgraded: Option<Socket>,
     received: VecDeque<Packet>,
 }
 
-impl PollingClient {
+impl SocketIoClient {
     /// Opens an Engine.IO session and asks to join `/chat` with `auth`; returns the client and
     /// the server's answer (`Connect` or `ConnectError`).
     pub async fn connect(api: &Api, auth: Value) -> (Self, Packet) {
@@ -69,6 +72,7 @@ impl PollingClient {
             http,
             cookies,
             url: format!("{base}&sid={sid}"),
+            upgraded: None,
             received: VecDeque::new(),
         };
         client.post(&format!("40/chat,{auth}")).await;
@@ -88,9 +92,9 @@ impl PollingClient {
     }
 
     /// Emits `event` with `data`, asking for an acknowledgement when `ack` is given.
-    pub async fn emit(&self, event: &str, data: Value, ack: Option<u64>) {
+    pub async fn emit(&mut self, event: &str, data: Value, ack: Option<u64>) {
         let id = ack.map(|id| id.to_string()).unwrap_or_default();
-        self.post(&format!("42/chat,{id}{}", json!([event, data])))
+        self.send_raw(&format!("42/chat,{id}{}", json!([event, data])))
             .await;
     }
 
@@ -101,11 +105,54 @@ impl PollingClient {
                 if let Some(packet) = self.received.pop_front() {
                     return packet;
                 }
-                self.poll().await;
+                match self.upgraded {
+                    Some(_) => {
+                        let text = self.read_raw().await;
+                        self.take(&text).await;
+                    }
+                    None => {
+                        self.poll().await;
+                    }
+                }
             }
         })
         .await
         .expect("a Socket.IO packet within 5 s")
+    }
+
+    /// Handles one Engine.IO packet the server sent: answers a ping, queues a Socket.IO packet;
+    /// `false` for a close.
+    async fn take(&mut self, packet: &str) -> bool {
+        match packet.as_bytes().first() {
+            Some(b'2') => self.send_raw("3").await,
+            Some(b'1') => return false,
+            Some(b'4') => self.received.push_back(parse(&packet[1..])),
+            _ => {}
+        }
+        true
+    }
+
+    /// Sends one Engine.IO packet on the current transport.
+    async fn send_raw(&mut self, text: &str) {
+        match &mut self.upgraded {
+            Some(socket) => socket
+                .send(Message::text(text))
+                .await
+                .expect("sending on the upgraded socket"),
+            None => self.post(text).await,
+        }
+    }
+
+    /// The next Engine.IO packet on the upgraded socket.
+    async fn read_raw(&mut self) -> String {
+        let socket = self.upgraded.as_mut().expect("an upgraded session");
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => return text.as_str().to_owned(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                other => panic!("the upgraded socket ended: {other:?}"),
+            }
+        }
     }
 
     /// One long-poll; `false` once the server has closed the session.
@@ -121,12 +168,7 @@ impl PollingClient {
         };
         let mut open = true;
         for packet in body.split('\u{1e}') {
-            match packet.as_bytes().first() {
-                Some(b'2') => self.post("3").await,
-                Some(b'1') => open = false,
-                Some(b'4') => self.received.push_back(parse(&packet[1..])),
-                _ => {}
-            }
+            open &= self.take(packet).await;
         }
         open
     }
@@ -155,10 +197,10 @@ impl PollingClient {
     }
 }
 
-impl PollingClient {
+impl SocketIoClient {
     /// Upgrades the session to a WebSocket as socket.io-client does (`2probe`, `3probe`, `5`),
     /// sending the cookies the polling requests got (a sticky front routes by them).
-    pub async fn upgrade(self) -> UpgradedClient {
+    pub async fn upgrade(&mut self) {
         let url = self
             .url
             .replacen("http://", "ws://", 1)
@@ -174,69 +216,14 @@ impl PollingClient {
         let (socket, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("the WebSocket upgrade");
-        let mut client = UpgradedClient {
-            socket,
-            received: self.received,
-        };
-        client.send_raw("2probe").await;
+        self.upgraded = Some(socket);
+        self.send_raw("2probe").await;
         tokio::time::timeout(Duration::from_secs(5), async {
-            while client.read_raw().await != "3probe" {}
+            while self.read_raw().await != "3probe" {}
         })
         .await
         .expect("the probe answered within 5 s");
-        client.send_raw("5").await;
-        client
-    }
-}
-
-/// A Socket.IO session after its upgrade: every Engine.IO packet is one WebSocket message.
-pub struct UpgradedClient {
-    socket: Socket,
-    received: VecDeque<Packet>,
-}
-
-impl UpgradedClient {
-    async fn send_raw(&mut self, text: &str) {
-        self.socket
-            .send(Message::text(text))
-            .await
-            .expect("sending on the upgraded socket");
-    }
-
-    async fn read_raw(&mut self) -> String {
-        loop {
-            match self.socket.next().await {
-                Some(Ok(Message::Text(text))) => return text.as_str().to_owned(),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                other => panic!("the upgraded socket ended: {other:?}"),
-            }
-        }
-    }
-
-    /// Emits `event` with `data`, asking for an acknowledgement when `ack` is given.
-    pub async fn emit(&mut self, event: &str, data: Value, ack: Option<u64>) {
-        let id = ack.map(|id| id.to_string()).unwrap_or_default();
-        self.send_raw(&format!("42/chat,{id}{}", json!([event, data])))
-            .await;
-    }
-
-    /// The next `/chat` packet, within 5 s; answers Engine.IO pings on the way.
-    pub async fn next(&mut self) -> Packet {
-        tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                if let Some(packet) = self.received.pop_front() {
-                    return packet;
-                }
-                let text = self.read_raw().await;
-                match text.as_bytes().first() {
-                    Some(b'2') => self.send_raw("3").await,
-                    Some(b'4') => self.received.push_back(parse(&text[1..])),
-                    _ => {}
-                }
-            }
-        })
-        .await
-        .expect("a Socket.IO packet within 5 s")
+        self.send_raw("5").await;
     }
 }
 

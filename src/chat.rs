@@ -7,21 +7,23 @@ use std::sync::Arc;
 
 use crate::auth::{Auth, AuthConfig};
 use crate::clock::{Clock, SystemClock};
-use crate::connection::{Connection, Seat, Seats};
+use crate::connection::Connection;
 use crate::error::ChatError;
-use crate::hub::{Fanned, Hub, HubEvent, Inbox, PersonalEvent, Subscription, Topic};
+use crate::hub::{Ephemeral, Fanned, Hub, HubEvent, Inbox, PersonalEvent, Subscription, Topic};
 use crate::message::Message;
 use crate::message::{ClientMessageId, MessageBody};
+use crate::presence::{self, Presence, Seat};
 use crate::protocol::limits;
 use crate::protocol::{
-    ConversationId, ConversationView, FeedPos, MessagePage, MessageView, ReadMark, Seq, UserId,
-    UserView,
+    ConversationId, ConversationView, FeedPos, MessagePage, MessageView, PresenceView, ReadMark,
+    Seq, ServerEvent, Settings, UserId, UserView,
 };
 use crate::quota::{Quota, SharedLimiter, SharedSlot};
 use crate::relay::Relay;
 use crate::store::{
     Access, ConversationRecord, Created, Inserted, MarkMoved, NewSend, Page, Store,
 };
+use crate::typing::TypingGate;
 use crate::user::{AuthUser, UserName};
 use crate::writer::Writer;
 
@@ -128,18 +130,22 @@ pub struct Chat {
 pub(crate) struct Inner {
     pub(crate) store: Store,
     auth: Auth,
-    hub: Hub,
+    pub(crate) hub: Hub,
     config: ChatConfig,
     /// Per-user send quota.
     send_limit: Quota<UserId>,
     /// Per-user quota of new conversations.
     new_conversations: Quota<UserId>,
-    /// Open connections per user.
-    seats: Seats,
+    /// Open connections per user, and who is online on every node.
+    pub(crate) presence: Presence,
+    /// The presence task, started with the first connection.
+    presence_task: std::sync::OnceLock<()>,
+    /// Which typing notices go out.
+    typing: TypingGate,
     /// Stores sends in group-committed batches and fans them out in order.
     writer: std::sync::OnceLock<Writer>,
     /// The relay to the other nodes, when there are several.
-    relay: std::sync::OnceLock<Relay>,
+    pub(crate) relay: std::sync::OnceLock<Relay>,
     /// Where every limit is counted for all nodes, when there are several.
     shared: SharedSlot,
 }
@@ -188,7 +194,9 @@ impl Chat {
             inner: Arc::new(Inner {
                 send_limit,
                 new_conversations,
-                seats: Seats::new(config.max_connections_per_user),
+                presence: Presence::new(config.max_connections_per_user),
+                presence_task: std::sync::OnceLock::new(),
+                typing: TypingGate::default(),
                 hub: Hub::new(config.room_buffer),
                 auth,
                 store,
@@ -229,7 +237,10 @@ impl Chat {
     /// connections one person may (all transports together); the seat is freed when the
     /// connection is dropped.
     pub async fn connect(&self, user: AuthUser) -> Result<Connection, ChatError> {
-        let seat: Seat = self.inner.seats.take(user.id())?;
+        self.inner
+            .presence_task
+            .get_or_init(|| drop(tokio::spawn(presence::run(Arc::downgrade(&self.inner)))));
+        let seat: Seat = self.inner.presence.seats().take(user.id())?;
         // Subscribe before reading the feed's position: nothing committed in between is missed.
         let personal = self.subscribe_user(&user);
         let pos = self
@@ -280,6 +291,16 @@ impl Chat {
     /// Fans out, on this node only, an event committed elsewhere (the relay's subscriber).
     pub(crate) fn inject(&self, topic: Topic, event: HubEvent) {
         self.inner.hub.publish(topic, event);
+    }
+
+    /// Another node's presence change (the relay's subscriber).
+    pub(crate) fn presence_heard(&self, node: &str, online: &[UserId], offline: &[UserId]) {
+        self.inner.presence.remote_change(node, online, offline);
+    }
+
+    /// Another node's list of users online (the relay's subscriber).
+    pub(crate) fn roster_heard(&self, node: &str, online: Vec<UserId>) {
+        self.inner.presence.remote_roster(node, online);
     }
 
     /// The position check: for every room and feed this node's connections listen to,
@@ -476,7 +497,7 @@ impl Chat {
     /// Every conversation of the caller, most recently active first.
     pub async fn conversations(&self, me: &AuthUser) -> Result<Vec<ConversationView>, ChatError> {
         let records = self.inner.store.conversations_of(me.id()).await?;
-        Ok(records.iter().map(|r| r.view_for(me.id())).collect())
+        Ok(records.iter().map(|r| self.view(r, me.id())).collect())
     }
 
     /// Moves the caller's read mark forward to `seq` (capped at the newest message, never
@@ -535,10 +556,77 @@ impl Chat {
                 client_id,
             })
             .await?;
+        if self.inner.typing.end(me.id(), conversation) {
+            self.publish_typing(me, conversation, false);
+        }
         Ok(Posted {
             message: MessageView::from(&message),
             fresh,
         })
+    }
+
+    /// The caller started or stopped typing in `conversation`: the other members' connections
+    /// in its room are told, unless the caller does not share their typing or it is a renewal
+    /// too soon after the last (both ignored without an error). A non-member is refused.
+    pub async fn typing(
+        &self,
+        me: &AuthUser,
+        conversation: ConversationId,
+        typing: bool,
+    ) -> Result<(), ChatError> {
+        let gate = &self.inner.typing;
+        if !gate.admits(me.id(), conversation, typing) {
+            return Ok(());
+        }
+        self.check_member(me, conversation).await?;
+        if !self.inner.store.settings(me.id()).await?.share_typing {
+            return Ok(());
+        }
+        gate.record(me.id(), conversation, typing);
+        self.publish_typing(me, conversation, typing);
+        Ok(())
+    }
+
+    fn publish_typing(&self, me: &AuthUser, conversation: ConversationId, typing: bool) {
+        let event = ServerEvent::Typing {
+            conv_id: conversation,
+            user_id: me.id(),
+            username: me.user.username.clone(),
+            typing,
+        };
+        self.inner.publish(
+            Topic::Room(conversation),
+            HubEvent::Ephemeral(Ephemeral::new(me.id(), event)),
+        );
+    }
+
+    /// What the caller shares with others.
+    pub async fn settings(&self, me: &AuthUser) -> Result<Settings, ChatError> {
+        self.inner.store.settings(me.id()).await
+    }
+
+    /// Changes what the caller shares. Hiding presence tells the people they talk to at once
+    /// (they stop showing it); sharing it again tells them the current state.
+    pub async fn set_settings(
+        &self,
+        me: &AuthUser,
+        settings: Settings,
+    ) -> Result<Settings, ChatError> {
+        let before = self.inner.store.settings(me.id()).await?;
+        self.inner.store.set_settings(me.id(), settings).await?;
+        if before.share_presence && !settings.share_presence {
+            let audience = self.inner.store.presence_audience(me.id()).await?;
+            let hidden = PresenceView {
+                user_id: me.id(),
+                online: false,
+                last_seen_at: None,
+            };
+            presence::tell(&self.inner, hidden, &audience.audience);
+        } else if !before.share_presence && settings.share_presence {
+            let online = self.inner.presence.is_online(me.id());
+            presence::announce(&self.inner, me.id(), online).await?;
+        }
+        Ok(settings)
     }
 
     /// A page of history, oldest first: up to `limit` messages with `seq < before`.
@@ -662,7 +750,14 @@ impl Chat {
             .conversation(id)
             .await?
             .ok_or(ChatError::ConversationNotFound(id))?;
-        Ok(record.view_for(viewer))
+        Ok(self.view(&record, viewer))
+    }
+
+    /// A conversation as `viewer` sees it, with the other members' presence.
+    fn view(&self, record: &ConversationRecord, viewer: UserId) -> ConversationView {
+        let mut view = record.view_for(viewer);
+        view.presence = self.inner.presence.views(&record.seen, viewer);
+        view
     }
 
     fn page_limit(&self, limit: Option<i64>) -> Result<i64, ChatError> {
@@ -710,6 +805,7 @@ impl ConversationRecord {
             last_message: self.last_message.as_ref().map(MessageView::from),
             unread: self.last_seq.since(read),
             read_up_to: self.read.clone(),
+            presence: Vec::new(),
         }
     }
 }

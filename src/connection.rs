@@ -12,7 +12,7 @@
 //! (`resyncRequired`) and ends; the client reconnects and `resume` brings it up to date.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -21,9 +21,10 @@ use futures_util::stream::FuturesOrdered;
 use crate::chat::{Chat, Target};
 use crate::error::ChatError;
 use crate::hub::{Fanned, HubEvent, Inbox, PersonalEvent, Received, Subscription, Topic};
+use crate::presence::Seat;
 use crate::protocol::{
     ClientCommand, ConversationId, ConversationView, CreateConvDto, Cursor, ErrorView, FeedPos,
-    MessageId, MessageView, Seq, ServerEvent, ServerFrame, UserId,
+    MessageId, MessageView, Seq, ServerEvent, ServerFrame,
 };
 use crate::user::AuthUser;
 
@@ -80,60 +81,6 @@ struct Sent {
 
 /// Sends one connection may have in flight; another waits for the oldest.
 const MAX_SENDING: usize = 64;
-
-/// How many connections each user holds, against a cap per user.
-pub(crate) struct Seats {
-    max: usize,
-    held: Arc<Mutex<HashMap<UserId, usize>>>,
-}
-
-/// One user's claim on one connection; released when dropped.
-pub(crate) struct Seat {
-    user: UserId,
-    held: Arc<Mutex<HashMap<UserId, usize>>>,
-}
-
-impl Seats {
-    /// `max` connections per user; 0 for no cap.
-    pub(crate) fn new(max: usize) -> Self {
-        Self {
-            max,
-            held: Arc::default(),
-        }
-    }
-
-    /// A seat for one more connection of `user`, unless they hold the most already.
-    pub(crate) fn take(&self, user: UserId) -> Result<Seat, ChatError> {
-        let mut held = lock(&self.held);
-        let count = held.entry(user).or_insert(0);
-        if self.max != 0 && *count >= self.max {
-            return Err(ChatError::TooManyConnections { max: self.max });
-        }
-        *count += 1;
-        Ok(Seat {
-            user,
-            held: Arc::clone(&self.held),
-        })
-    }
-}
-
-impl Drop for Seat {
-    fn drop(&mut self) {
-        let mut held = lock(&self.held);
-        if let Some(count) = held.get_mut(&self.user) {
-            *count -= 1;
-            if *count == 0 {
-                held.remove(&self.user);
-            }
-        }
-    }
-}
-
-fn lock(held: &Mutex<HashMap<UserId, usize>>) -> std::sync::MutexGuard<'_, HashMap<UserId, usize>> {
-    // Nothing panics while holding it, and the counts stay valid if something did.
-    held.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Why a connection must end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,6 +197,10 @@ impl Connection {
             ClientCommand::Ping {} => Ok(Some(ServerEvent::Pong {})),
             ClientCommand::MarkRead { conv_id, seq, .. } => self.mark_read(conv_id, seq).await,
             ClientCommand::LeaveConversation { conv_id, .. } => self.leave_conversation(conv_id),
+            ClientCommand::Typing { conv_id, typing } => {
+                self.chat.typing(&self.user, conv_id, typing).await?;
+                Ok(None)
+            }
         }
     }
 
@@ -563,6 +514,12 @@ impl Connection {
                         }
                         if let Some(frame) = self.deliver(&message, Some(&message.frame)) {
                             return frame;
+                        }
+                    }
+                    Received::Event(topic, HubEvent::Ephemeral(event)) => {
+                        let left = matches!(topic, Topic::Room(id) if !self.rooms.contains_key(&id));
+                        if event.about != self.user.id() && !left {
+                            return event.frame();
                         }
                     }
                     Received::Event(..) => {}

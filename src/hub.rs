@@ -66,6 +66,34 @@ pub enum HubEvent {
         pos: FeedPos,
         event: Arc<PersonalEvent>,
     },
+    /// Typing or presence: not stored, no place in its topic, dropped rather than queued when
+    /// an inbox is busy.
+    Ephemeral(Arc<Ephemeral>),
+}
+
+/// An event that is never stored (typing, presence), encoded once for every receiver.
+#[derive(Debug)]
+pub struct Ephemeral {
+    /// The user it is about: their own connections do not get it.
+    pub about: UserId,
+    pub event: ServerEvent,
+    pub frame: Arc<str>,
+}
+
+impl Ephemeral {
+    pub fn new(about: UserId, event: ServerEvent) -> Arc<Self> {
+        let frame = Arc::from(ServerFrame::broadcast(event.clone()).encode());
+        Arc::new(Self {
+            about,
+            event,
+            frame,
+        })
+    }
+
+    /// The frame a connection sends.
+    pub fn frame(&self) -> ServerFrame {
+        ServerFrame::shared(self.event.clone(), Arc::clone(&self.frame))
+    }
 }
 
 /// A committed message as fanned out: its view, and its `newMessage` frame encoded once for
@@ -98,11 +126,12 @@ impl std::ops::Deref for Fanned {
 }
 
 impl HubEvent {
-    /// The event's place in its topic.
-    fn place(&self) -> i64 {
+    /// The event's place in its topic (none for an ephemeral one).
+    fn place(&self) -> Option<i64> {
         match self {
-            Self::Message(message) => message.seq.0,
-            Self::Personal { pos, .. } => pos.0,
+            Self::Message(message) => Some(message.seq.0),
+            Self::Personal { pos, .. } => Some(pos.0),
+            Self::Ephemeral(_) => None,
         }
     }
 }
@@ -144,6 +173,10 @@ impl InboxShared {
     fn deliver(&self, topic: Topic, event: HubEvent) {
         {
             let mut state = self.lock();
+            if matches!(event, HubEvent::Ephemeral(_)) && state.queue.len() >= self.capacity / 2 {
+                // Busy: typing and presence are worth nothing late, and need no repair.
+                return;
+            }
             if state.queue.len() >= self.capacity {
                 if !state.lagged.contains(&topic) {
                     state.lagged.push(topic);
@@ -222,7 +255,9 @@ impl Hub {
         let Some(channel) = topics.get_mut(&topic) else {
             return;
         };
-        channel.newest = channel.newest.max(event.place());
+        if let Some(place) = event.place() {
+            channel.newest = channel.newest.max(place);
+        }
         for inbox in &channel.subscribers {
             inbox.deliver(topic, event.clone());
         }

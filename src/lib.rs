@@ -18,6 +18,8 @@ pub mod hub;
 #[cfg(feature = "server")]
 pub mod message;
 #[cfg(feature = "server")]
+mod presence;
+#[cfg(feature = "server")]
 pub mod quota;
 #[cfg(feature = "server")]
 pub mod relay;
@@ -25,6 +27,8 @@ pub mod relay;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testdb;
+#[cfg(feature = "server")]
+mod typing;
 #[cfg(feature = "server")]
 pub mod user;
 #[cfg(feature = "server")]

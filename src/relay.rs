@@ -27,8 +27,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::Chat;
-use crate::hub::{Fanned, HubEvent, PersonalEvent, Topic};
-use crate::protocol::{FeedPos, MessageView, UserId};
+use crate::hub::{Ephemeral, Fanned, HubEvent, PersonalEvent, Topic};
+use crate::protocol::{FeedPos, MessageView, ServerEvent, UserId};
 
 /// Why the bus failed an operation.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +107,21 @@ enum Body {
     },
     Probe {
         sent_ms: u64,
+    },
+    /// Typing, for the room's connections on every node (best effort: never repaired).
+    Ephemeral {
+        topic: Topic,
+        about: UserId,
+        event: ServerEvent,
+    },
+    /// Users whose first connection opened, or last one closed, on the sending node.
+    Presence {
+        online: Vec<UserId>,
+        offline: Vec<UserId>,
+    },
+    /// Every user online on the sending node (a lost `presence` is repaired by the next).
+    Roster {
+        online: Vec<UserId>,
     },
 }
 
@@ -196,6 +211,11 @@ impl Relay {
                 event: (**event).clone(),
             },
             (Topic::Room(_), HubEvent::Personal { .. }) => return,
+            (topic, HubEvent::Ephemeral(ephemeral)) => Body::Ephemeral {
+                topic,
+                about: ephemeral.about,
+                event: ephemeral.event.clone(),
+            },
         };
         let n = self.published.fetch_add(1, Ordering::Relaxed) + 1;
         if self.config.drop_one_in != 0 && n.is_multiple_of(self.config.drop_one_in) {
@@ -211,6 +231,29 @@ impl Relay {
     }
 
     /// Whether the bus carries this node's own probes (recently) and it is subscribed.
+    /// Tells the other nodes which users' first connection opened or last one closed here.
+    pub(crate) fn publish_presence(&self, online: &[UserId], offline: &[UserId]) {
+        self.send(Body::Presence {
+            online: online.to_vec(),
+            offline: offline.to_vec(),
+        });
+    }
+
+    /// Tells the other nodes every user online here.
+    pub(crate) fn publish_roster(&self, online: Vec<UserId>) {
+        self.send(Body::Roster { online });
+    }
+
+    fn send(&self, body: Body) {
+        let envelope = Envelope {
+            node: self.config.node.clone(),
+            body,
+        };
+        if self.queue.try_send(envelope).is_err() {
+            self.health.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn healthy(&self) -> bool {
         let heard = self.health.probe_heard_ms.load(Ordering::Acquire);
         let limit = u64::try_from(self.config.unhealthy_after.as_millis()).unwrap_or(u64::MAX);
@@ -318,7 +361,7 @@ async fn subscribe_loop(
                                     .store(health.now_ms().max(1), Ordering::Release);
                             }
                         }
-                        Ok(envelope) => inject(&chat, envelope.body),
+                        Ok(envelope) => inject(&chat, &envelope.node, envelope.body),
                         Err(error) => tracing::warn!(%error, "unreadable relayed event"),
                     }
                 }
@@ -336,7 +379,7 @@ async fn subscribe_loop(
 }
 
 /// Fans an event committed on another node out to this node's connections.
-fn inject(chat: &Chat, body: Body) {
+fn inject(chat: &Chat, node: &str, body: Body) {
     match body {
         Body::Message { message } => chat.inject(
             Topic::Room(message.conv_id),
@@ -349,6 +392,13 @@ fn inject(chat: &Chat, body: Body) {
                 event: Arc::new(event),
             },
         ),
+        Body::Ephemeral {
+            topic,
+            about,
+            event,
+        } => chat.inject(topic, HubEvent::Ephemeral(Ephemeral::new(about, event))),
+        Body::Presence { online, offline } => chat.presence_heard(node, &online, &offline),
+        Body::Roster { online } => chat.roster_heard(node, online),
         Body::Probe { .. } => {}
     }
 }

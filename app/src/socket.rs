@@ -159,7 +159,10 @@ async fn wait(
             Outbound::Network { online: false } => {
                 store.status.try_set(ConnectionStatus::Offline);
             }
-            Outbound::Flush | Outbound::Join(_) | Outbound::MarkRead { .. } => {}
+            Outbound::Flush
+            | Outbound::Join(_)
+            | Outbound::MarkRead { .. }
+            | Outbound::Typing { .. } => {}
             Outbound::Stop => return None,
         }
     }
@@ -344,6 +347,15 @@ async fn serve(
             }
             Step::Request(Some(Outbound::MarkRead { conversation, seq })) => {
                 let frame = requests.mark_read(conversation, seq, now_ms());
+                if socket.send(Message::Text(frame)).await.is_err() {
+                    return dropped(resumed, suspect_session);
+                }
+            }
+            Step::Request(Some(Outbound::Typing {
+                conversation,
+                typing,
+            })) => {
+                let frame = Requests::typing(conversation, typing);
                 if socket.send(Message::Text(frame)).await.is_err() {
                     return dropped(resumed, suspect_session);
                 }

@@ -17,6 +17,7 @@ use natter::protocol::{
 
 use crate::error::AppError;
 
+use crate::model::around::{Around, TypingSender};
 use crate::model::clock::{Clock, preview};
 use crate::model::directory::Directory;
 use crate::model::outbox::{Change, Due, Outbox};
@@ -79,6 +80,11 @@ pub enum Outbound {
     Check,
     /// Join a room (if this connection has not), replaying what the tab has not seen.
     Join(ConversationId),
+    /// Tell the room the person started or stopped typing (dropped while disconnected).
+    Typing {
+        conversation: ConversationId,
+        typing: bool,
+    },
     /// Move the person's read mark of a conversation to `seq`.
     MarkRead {
         conversation: ConversationId,
@@ -98,6 +104,10 @@ pub struct ChatStore {
     pub max_chars: usize,
     pub directory: RwSignal<Directory>,
     pub timelines: RwSignal<HashMap<ConversationId, Timeline>>,
+    /// Who is typing where, and who is online.
+    pub around: RwSignal<Around>,
+    /// When to tell the server the person is typing.
+    typing_sender: StoredValue<TypingSender>,
     /// What the person wrote that the server has not stored yet. Empty until the browser
     /// restores the saved copy (the server renders none).
     pub outbox: RwSignal<Outbox>,
@@ -147,6 +157,8 @@ impl ChatStore {
         Self {
             me: session.user.id,
             max_chars: session.max_message_chars,
+            around: RwSignal::new(Around::new(&conversations)),
+            typing_sender: StoredValue::new(TypingSender::default()),
             directory: RwSignal::new(Directory::new(session.user.id, conversations)),
             timelines: RwSignal::new(timelines),
             outbox: RwSignal::new(Outbox::default()),
@@ -434,11 +446,55 @@ impl ChatStore {
         let _ = change;
     }
 
+    /// The composer of `conversation` changed (`empty` or not): tells the room the person is
+    /// typing, renewed while it goes on, and stopped when the composer is emptied.
+    pub fn composing(&self, conversation: ConversationId, empty: bool) {
+        #[cfg(feature = "hydrate")]
+        let now_ms = js_sys::Date::now();
+        #[cfg(not(feature = "hydrate"))]
+        let now_ms = 0.0;
+        let notices = self
+            .typing_sender
+            .try_update_value(|s| s.input(conversation, empty, now_ms))
+            .unwrap_or_default();
+        for (conversation, typing) in notices {
+            self.dispatch(Outbound::Typing {
+                conversation,
+                typing,
+            });
+        }
+    }
+
+    /// The person sent what they typed (the server ends the notice itself) or left the
+    /// conversation (the notice is stopped).
+    pub fn stop_composing(&self, sent: bool) {
+        let stop = self
+            .typing_sender
+            .try_update_value(|s| {
+                if sent {
+                    s.sent();
+                    None
+                } else {
+                    s.stop()
+                }
+            })
+            .flatten();
+        if let Some((conversation, typing)) = stop {
+            self.dispatch(Outbound::Typing {
+                conversation,
+                typing,
+            });
+        }
+    }
+
     /// Takes in what the server sent.
     pub fn apply(&self, inbound: Inbound) {
         match inbound {
             Inbound::Message(message) => {
                 let id = message.conv_id;
+                if message.sender_id != self.me {
+                    self.around.try_update(|a| a.spoke(id, message.sender_id));
+                }
                 self.timelines.try_update(|t| {
                     if let Some(timeline) = t.get_mut(&id) {
                         timeline.insert(message.clone());
@@ -477,9 +533,12 @@ impl ChatStore {
                 }
             }
             Inbound::Conversation(conversation) => {
+                self.around
+                    .try_update(|a| a.absorb(std::slice::from_ref(&conversation)));
                 self.directory.try_update(|d| d.upsert(conversation));
             }
             Inbound::Resumed(conversations) => {
+                self.around.try_update(|a| a.absorb(&conversations));
                 let open = self.open.try_get_untracked().flatten();
                 self.directory.try_update(|d| d.merge(conversations, open));
             }
@@ -490,6 +549,35 @@ impl ChatStore {
             } => {
                 self.directory
                     .try_update(|d| d.read(conversation, user, seq));
+            }
+            Inbound::Typing {
+                conversation,
+                user,
+                name,
+                typing,
+            } => {
+                #[cfg(feature = "hydrate")]
+                {
+                    let now = js_sys::Date::now();
+                    self.around
+                        .try_update(|a| a.typing(conversation, user, name, typing, now));
+                    if typing {
+                        // Cleared when not renewed in time.
+                        let around = self.around;
+                        leptos::prelude::set_timeout(
+                            move || {
+                                around.try_update(|a| a.expire(js_sys::Date::now()));
+                            },
+                            natter::protocol::limits::TYPING_HOLDS
+                                + std::time::Duration::from_millis(50),
+                        );
+                    }
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = (conversation, user, name, typing);
+            }
+            Inbound::Presence(view) => {
+                self.around.try_update(|a| a.presence(view));
             }
             // The socket task handles these itself: a refused send needs the time of day.
             Inbound::SendFailed { .. }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::errors::ErrorView;
 use super::ids::{ConversationId, Seq, UserId};
-use super::views::{ConversationView, MessageView};
+use super::views::{ConversationView, MessageView, PresenceView};
 
 /// What a resuming client already has of one conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +92,14 @@ pub enum ClientCommand {
     /// A liveness check from a client that cannot see WebSocket pings (browsers): answered
     /// with `pong`.
     Ping {},
+    /// The caller started (`true`) or stopped (`false`) typing in a conversation: the other
+    /// members' connections in its room get `typing`. Never stored and never answered; a
+    /// `true` holds for [`TYPING_HOLDS`](super::limits::TYPING_HOLDS) unless renewed, and
+    /// renewals beyond about one a second are ignored.
+    Typing {
+        conv_id: ConversationId,
+        typing: bool,
+    },
 }
 
 impl ClientCommand {
@@ -104,6 +112,7 @@ impl ClientCommand {
         "resume",
         "markRead",
         "ping",
+        "typing",
     ];
 
     /// The `userId` the payload claims, if any (checked against the authenticated user).
@@ -114,7 +123,7 @@ impl ClientCommand {
             | Self::JoinConversation { user_id, .. }
             | Self::LeaveConversation { user_id, .. }
             | Self::MarkRead { user_id, .. } => *user_id,
-            Self::Resume { .. } | Self::Ping {} => None,
+            Self::Resume { .. } | Self::Ping {} | Self::Typing { .. } => None,
         }
     }
 
@@ -128,6 +137,7 @@ impl ClientCommand {
             Self::Resume { .. } => "resume",
             Self::MarkRead { .. } => "markRead",
             Self::Ping {} => "ping",
+            Self::Typing { .. } => "typing",
         }
     }
 }
@@ -174,6 +184,17 @@ pub enum ServerEvent {
     },
     /// The answer to `ping`.
     Pong {},
+    /// A member started or stopped typing: to the other members' connections in the room.
+    Typing {
+        conv_id: ConversationId,
+        user_id: UserId,
+        username: String,
+        typing: bool,
+    },
+    /// A user who shares a conversation with the receiver came online or went offline (on the
+    /// receiver's personal feed; not stored). `lastSeenAt` is to the minute; both are `false`
+    /// and `null` for a user who hides their presence.
+    Presence(PresenceView),
     Error(ErrorView),
 }
 
@@ -189,6 +210,8 @@ impl ServerEvent {
             Self::Resumed { .. } => "resumed",
             Self::ConversationRead { .. } => "conversationRead",
             Self::Pong {} => "pong",
+            Self::Typing { .. } => "typing",
+            Self::Presence(_) => "presence",
             Self::Error(_) => "error",
         }
     }

@@ -19,6 +19,14 @@ pub const CLIENT_ID_MAX_LEN: usize = 64;
 /// History pages: the size when none is asked for, and the largest one may ask for.
 pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_PAGE: i64 = 200;
+/// How long a `typing: true` holds without a renewal; clients renew well within it and clear
+/// a member's indicator when it passes.
+pub const TYPING_HOLDS: std::time::Duration = std::time::Duration::from_secs(6);
+/// How often a member's `typing: true` is forwarded at most (renewals in between are ignored).
+pub const TYPING_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a user stays online for others after their last connection closed (a reload or a
+/// flaky network does not flap).
+pub const OFFLINE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why a username is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -40,6 +40,16 @@ pub struct ConversationRecord {
     /// Each member's read mark (highest `seq` read), in member order.
     pub read: Vec<ReadMark>,
     pub last_message: Option<Message>,
+    /// Each member's presence settings and last sighting, in member order.
+    pub seen: Vec<MemberSeen>,
+}
+
+/// What a member shares of their presence, and when they were last seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberSeen {
+    pub user: UserId,
+    pub shares_presence: bool,
+    pub last_seen_at: Option<UnixMillis>,
 }
 
 impl Store {
@@ -115,7 +125,8 @@ impl Store {
         id: ConversationId,
     ) -> Result<Option<ConversationRecord>, ChatError> {
         let sql = "SELECT c.id, c.created_at, c.last_seq FROM conversations c WHERE c.id = $1";
-        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq FROM conversation_members m \
+        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq, u.last_seen_at, u.share_presence \
+                           FROM conversation_members m \
                            JOIN users u ON u.id = m.user_id WHERE m.conversation_id = $1 ORDER BY u.id";
         let last_sql =
             format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 ORDER BY m.seq DESC LIMIT 1");
@@ -135,7 +146,8 @@ impl Store {
     ) -> Result<Vec<ConversationRecord>, ChatError> {
         let sql = "SELECT c.id, c.created_at, c.last_seq FROM conversations c \
                    JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $1";
-        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq FROM conversation_members m \
+        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq, u.last_seen_at, u.share_presence \
+                           FROM conversation_members m \
                            JOIN users u ON u.id = m.user_id \
                            WHERE m.conversation_id IN (SELECT conversation_id FROM conversation_members WHERE user_id = $1) \
                            ORDER BY u.id";
@@ -199,6 +211,13 @@ impl ConversationRow {
                 })
                 .collect(),
             last_message,
+            seen: mine()
+                .map(|m| MemberSeen {
+                    user: UserId(m.id),
+                    shares_presence: m.share_presence,
+                    last_seen_at: m.last_seen_at.map(UnixMillis),
+                })
+                .collect(),
         }
     }
 }
@@ -209,6 +228,8 @@ struct MemberRow {
     id: i64,
     username: String,
     last_read_seq: i64,
+    last_seen_at: Option<i64>,
+    share_presence: bool,
 }
 
 impl MemberRow {

@@ -25,10 +25,10 @@ use sqlx::sqlite::{
 };
 use tokio::sync::{Mutex, MutexGuard};
 
-pub use conversations::{Access, ConversationRecord, Created};
+pub use conversations::{Access, ConversationRecord, Created, MemberSeen};
 pub use messages::{Inserted, MarkMoved, NewSend, Page};
 pub use sessions::LiveSession;
-pub use users::StoredCredentials;
+pub use users::{PresenceAudience, StoredCredentials};
 
 use crate::error::ChatError;
 

@@ -4,6 +4,7 @@
 //! allowed), as they do unit tests.
 #![cfg(test)]
 
+mod around;
 mod auth;
 /// The command builders of the server's tests, shared.
 #[allow(dead_code, reason = "the domain tests build only some of the commands")]

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use natter::protocol::{ConversationId, MessageView, Seq};
 
 use crate::components::sidebar::{bell, bell_off, hue};
+use crate::model::around::presence_line;
 use crate::model::clock::iso;
 use crate::model::draft::{self, DraftProblem};
 use crate::model::markup::{self, Node};
@@ -39,6 +40,14 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
             .with(|t| t.get(&id).is_some_and(Timeline::is_loaded))
     });
     let failure = Memo::new(move |_| store.failures.with(|f| f.get(&id).cloned()));
+    let partner_id = Memo::new(move |_| store.directory.with(|d| d.get(id).map(|e| e.partner_id)));
+    let presence = move || {
+        let user = partner_id.get()?;
+        let clock = store.clock.get();
+        store.around.with(|a| presence_line(a.of(user), &clock))
+    };
+    // Leaving the conversation ends the person's typing notice there.
+    on_cleanup(move || store.stop_composing(false));
     // What was unread when the conversation was opened (reading it clears the count at once):
     // the "New messages" line goes above the first of those.
     let unread_at_open = store.directory.with_untracked(|d| {
@@ -89,9 +98,14 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
                     <span aria-hidden="true">"←"</span>
                     <span class="sr-only">"Back to conversations"</span>
                 </a>
-                <h2 id="conversation-title" data-testid="conversation-title">
-                    {move || partner.get().unwrap_or_else(|| "Conversation".to_owned())}
-                </h2>
+                <div class="conversation-name">
+                    <h2 id="conversation-title" data-testid="conversation-title">
+                        {move || partner.get().unwrap_or_else(|| "Conversation".to_owned())}
+                    </h2>
+                    <p class="presence" data-testid="presence" aria-live="polite">
+                        {presence}
+                    </p>
+                </div>
                 <MuteButton id />
             </header>
             {body}
@@ -582,6 +596,7 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
                 store.send(id, body.into_owned());
                 draft.set(String::new());
                 keep("");
+                store.stop_composing(true);
                 attempted.set(None);
                 // Show what was just sent, even when reading further up.
                 if let Ok(Some(scroller)) = document().query_selector(".scroller") {
@@ -652,6 +667,7 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
                 on:input=move |ev| {
                     let text = event_target_value(&ev);
                     keep(&text);
+                    store.composing(id, text.trim().is_empty());
                     draft.set(text);
                     attempted.set(None);
                 }
@@ -665,6 +681,9 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
             <button type="submit" class="primary send" data-testid="send">
                 "Send"
             </button>
+            <p class="typing" data-testid="typing" aria-live="polite">
+                {move || store.around.with(|a| a.typing_line(id))}
+            </p>
             <p id="composer-keys" class="sr-only">
                 {move || {
                     if touch.get() {

@@ -260,6 +260,12 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
         .map(|c| c.to_uppercase().collect::<String>())
         .unwrap_or_default();
     let unread = entry.unread;
+    let partner_id = entry.partner_id;
+    let online = move || {
+        store
+            .around
+            .with(|a| a.of(partner_id).is_some_and(|p| p.online))
+    };
     let link_class = if unread > 0 {
         "conversation-link has-unread"
     } else {
@@ -282,10 +288,12 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
             >
                 <span class=format!("avatar hue-{}", hue(&entry.partner)) aria-hidden="true">
                     {initial}
+                    <span class="online-dot" class:online=online data-testid="online-dot"></span>
                 </span>
                 <span class="summary">
                     <span class="partner" data-testid="conversation-partner">
                         {entry.partner.clone()}
+                        {move || online().then(|| view! { <span class="sr-only">" (online)"</span> })}
                         {move || {
                             store
                                 .muted

@@ -4,6 +4,7 @@
 //! APIs, so every rule here is unit-tested on the host; the reactive store, the socket task and
 //! the browser storage only call into it.
 
+pub mod around;
 pub mod backoff;
 pub mod clock;
 pub mod directory;

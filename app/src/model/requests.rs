@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use natter::protocol::{
     ClientCommand, ClientFrame, ConversationId, ConversationView, Cursor, ErrorView, MessageView,
-    NewMessage, Seq, ServerEvent, ServerFrame, UserId,
+    NewMessage, PresenceView, Seq, ServerEvent, ServerFrame, UserId,
 };
 
 /// What a command was for.
@@ -58,6 +58,15 @@ pub enum Inbound {
     Refused(ErrorView),
     /// An error that answers nothing this tab is waiting for (for example an expired session).
     Problem(ErrorView),
+    /// A member started or stopped typing.
+    Typing {
+        conversation: ConversationId,
+        user: UserId,
+        name: String,
+        typing: bool,
+    },
+    /// Someone this person talks to came online or went offline.
+    Presence(PresenceView),
     /// Nothing to do (room joined or left).
     Nothing,
 }
@@ -133,6 +142,15 @@ impl Requests {
         self.frame(ClientCommand::Ping {}, Purpose::Ping, now_ms)
     }
 
+    /// A `typing` notice: never answered, so not waited for.
+    pub fn typing(conversation: ConversationId, typing: bool) -> String {
+        let command = ClientCommand::Typing {
+            conv_id: conversation,
+            typing,
+        };
+        ClientFrame::new(command, None).encode()
+    }
+
     /// Whether a `ping` is waiting for its `pong`.
     pub fn pinging(&self) -> bool {
         self.waiting.values().any(|w| w.purpose == Purpose::Ping)
@@ -167,6 +185,21 @@ impl Requests {
                 Inbound::Conversation(conversation)
             }
             (ServerEvent::Resumed { conversations }, _) => Inbound::Resumed(conversations),
+            (
+                ServerEvent::Typing {
+                    conv_id,
+                    user_id,
+                    username,
+                    typing,
+                },
+                _,
+            ) => Inbound::Typing {
+                conversation: conv_id,
+                user: user_id,
+                name: username,
+                typing,
+            },
+            (ServerEvent::Presence(view), _) => Inbound::Presence(view),
             (
                 ServerEvent::ConversationRead {
                     conv_id,

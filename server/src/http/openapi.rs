@@ -42,6 +42,8 @@ use crate::state::AppState;
         auth::logout,
         auth::me,
         users::search_users,
+        users::settings,
+        users::set_settings,
         conversations::list_conversations,
         conversations::create_conversation,
         conversations::get_conversation,

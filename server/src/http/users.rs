@@ -1,20 +1,23 @@
-//! Finding people to talk to.
+//! Finding people to talk to, and what the caller shares with them.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use natter::protocol::{ErrorView, UserView};
+use natter::protocol::{ErrorView, Settings, UserView};
 use serde::Deserialize;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use crate::credentials::CurrentUser;
+use crate::http::body::JsonBody;
 use crate::http::error::ApiError;
 use crate::http::openapi;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/users", get(search_users))
+    Router::new()
+        .route("/api/users", get(search_users))
+        .route("/api/me/settings", get(settings).put(set_settings))
 }
 
 #[derive(Deserialize)]
@@ -61,4 +64,31 @@ pub(crate) async fn search_users(
             .search_users(&me, &search.q, search.limit.unwrap_or(10))
             .await?,
     ))
+}
+
+/// `GET /api/me/settings`: what the caller shares with the people they talk to.
+#[utoipa::path(get, path = "/api/me/settings", tag = "users", security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The caller's settings", body = Settings)))]
+pub(crate) async fn settings(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(state.chat.settings(&me).await?))
+}
+
+/// `PUT /api/me/settings` with `{"sharePresence": bool, "shareTyping": bool}`: hiding presence
+/// also hides everyone else's from the caller; the people they talk to are told at once.
+#[utoipa::path(put, path = "/api/me/settings", tag = "users", request_body = Settings,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The settings as stored", body = Settings),
+        (status = 422, description = "`invalidPayload`: a field missing, unknown or not a boolean", body = ErrorView),
+    ))]
+pub(crate) async fn set_settings(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    body: Result<JsonBody<Settings>, ApiError>,
+) -> Result<Json<Settings>, ApiError> {
+    let JsonBody(settings) = body?;
+    Ok(Json(state.chat.set_settings(&me, settings).await?))
 }

@@ -1,0 +1,268 @@
+//! Who is around: the members typing in each conversation (each notice holds for a few seconds
+//! unless renewed, and a message from them ends it), each person's presence as the server last
+//! told it, and when this tab should tell the server the person is typing.
+
+use std::collections::HashMap;
+
+use natter::protocol::limits::TYPING_HOLDS;
+use natter::protocol::{ConversationId, ConversationView, PresenceView, UserId};
+
+use super::clock::Clock;
+
+/// How often this tab renews its own `typing: true` while the person keeps typing (well
+/// within [`TYPING_HOLDS`], and above the server's one a second).
+pub const RENEW_MS: f64 = 3_000.0;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Typist {
+    pub user: UserId,
+    pub name: String,
+    until_ms: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Around {
+    typing: HashMap<ConversationId, Vec<Typist>>,
+    presence: HashMap<UserId, PresenceView>,
+}
+
+impl Around {
+    pub fn new(conversations: &[ConversationView]) -> Self {
+        let mut around = Self::default();
+        around.absorb(conversations);
+        around
+    }
+
+    /// Takes in the presence the conversations carry (a list, a resume, a new conversation).
+    pub fn absorb(&mut self, conversations: &[ConversationView]) {
+        for view in conversations.iter().flat_map(|c| &c.presence) {
+            self.presence.insert(view.user_id, view.clone());
+        }
+    }
+
+    /// A `presence` event. A user shown as neither online nor ever seen hides their presence.
+    pub fn presence(&mut self, view: PresenceView) {
+        if !view.online && view.last_seen_at.is_none() {
+            self.presence.remove(&view.user_id);
+        } else {
+            self.presence.insert(view.user_id, view);
+        }
+    }
+
+    pub fn of(&self, user: UserId) -> Option<&PresenceView> {
+        self.presence.get(&user)
+    }
+
+    /// A `typing` event.
+    pub fn typing(
+        &mut self,
+        conversation: ConversationId,
+        user: UserId,
+        name: String,
+        typing: bool,
+        now_ms: f64,
+    ) {
+        let typists = self.typing.entry(conversation).or_default();
+        typists.retain(|t| t.user != user);
+        if typing {
+            typists.push(Typist {
+                user,
+                name,
+                until_ms: now_ms + TYPING_HOLDS.as_secs_f64() * 1000.0,
+            });
+        }
+    }
+
+    /// A message from `user` arrived: they are no longer typing it.
+    pub fn spoke(&mut self, conversation: ConversationId, user: UserId) {
+        if let Some(typists) = self.typing.get_mut(&conversation) {
+            typists.retain(|t| t.user != user);
+        }
+    }
+
+    /// Forgets notices that were not renewed in time.
+    pub fn expire(&mut self, now_ms: f64) {
+        for typists in self.typing.values_mut() {
+            typists.retain(|t| t.until_ms > now_ms);
+        }
+        self.typing.retain(|_, typists| !typists.is_empty());
+    }
+
+    /// "alice is typing…", "alice and bob are typing…", "3 people are typing…".
+    pub fn typing_line(&self, conversation: ConversationId) -> Option<String> {
+        let names: Vec<&str> = self
+            .typing
+            .get(&conversation)?
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        match names.as_slice() {
+            [] => None,
+            [one] => Some(format!("{one} is typing…")),
+            [one, two] => Some(format!("{one} and {two} are typing…")),
+            more => Some(format!("{} people are typing…", more.len())),
+        }
+    }
+}
+
+/// "online", "last seen today at 14:05", "last seen yesterday at 09:12", "last seen 3 Mar";
+/// `None` when there is nothing to show.
+pub fn presence_line(view: Option<&PresenceView>, clock: &Clock) -> Option<String> {
+    let view = view?;
+    if view.online {
+        return Some("online".to_owned());
+    }
+    let at = view.last_seen_at?;
+    let date = clock.local_date(at);
+    Some(match clock.today.map(|today| (today - date).whole_days()) {
+        Some(0) => format!("last seen today at {}", clock.time_of_day(at)),
+        Some(1) => format!("last seen yesterday at {}", clock.time_of_day(at)),
+        Some(_) => format!("last seen {}", clock.stamp(at)),
+        None => format!("last seen {}", clock.full(at)),
+    })
+}
+
+/// When this tab tells the server that the person is typing in the open conversation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TypingSender {
+    /// The conversation a `typing: true` was last sent for, and when.
+    sent: Option<(ConversationId, f64)>,
+}
+
+impl TypingSender {
+    /// The composer of `conversation` changed: what to send, each `(conversation, typing)`.
+    /// Typing starts with the first character and is renewed every [`RENEW_MS`] while it goes
+    /// on; emptying the composer, or typing in another conversation, stops it.
+    pub fn input(
+        &mut self,
+        conversation: ConversationId,
+        empty: bool,
+        now_ms: f64,
+    ) -> Vec<(ConversationId, bool)> {
+        let mut out = Vec::new();
+        if let Some((previous, _)) = self.sent
+            && (previous != conversation || empty)
+        {
+            out.push((previous, false));
+            self.sent = None;
+        }
+        if !empty {
+            let due = self.sent.is_none_or(|(_, at)| now_ms - at >= RENEW_MS);
+            if due {
+                out.push((conversation, true));
+                self.sent = Some((conversation, now_ms));
+            }
+        }
+        out
+    }
+
+    /// The message was sent (the server ends the notice itself) or the person left.
+    pub fn stop(&mut self) -> Option<(ConversationId, bool)> {
+        self.sent
+            .take()
+            .map(|(conversation, _)| (conversation, false))
+    }
+
+    /// The message was sent: the server told the others already.
+    pub fn sent(&mut self) {
+        self.sent = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const C: ConversationId = ConversationId(3);
+    const ALICE: UserId = UserId(1);
+    const BOB: UserId = UserId(2);
+
+    #[test]
+    fn typing_notices_expire_unless_renewed_and_end_with_a_message() {
+        let mut around = Around::default();
+        around.typing(C, ALICE, "alice".into(), true, 0.0);
+        around.typing(C, BOB, "bob".into(), true, 1_000.0);
+        assert_eq!(
+            around.typing_line(C).as_deref(),
+            Some("alice and bob are typing…")
+        );
+        around.spoke(C, BOB);
+        assert_eq!(around.typing_line(C).as_deref(), Some("alice is typing…"));
+        around.expire(TYPING_HOLDS.as_secs_f64() * 1000.0 + 1.0);
+        assert_eq!(around.typing_line(C), None);
+        around.typing(C, ALICE, "alice".into(), true, 0.0);
+        around.typing(C, ALICE, "alice".into(), false, 10.0);
+        assert_eq!(around.typing_line(C), None);
+    }
+
+    #[test]
+    fn three_typists_are_counted() {
+        let mut around = Around::default();
+        for (id, name) in [(1, "a"), (2, "b"), (3, "c")] {
+            around.typing(C, UserId(id), name.into(), true, 0.0);
+        }
+        assert_eq!(
+            around.typing_line(C).as_deref(),
+            Some("3 people are typing…")
+        );
+    }
+
+    #[test]
+    fn presence_reads_as_online_or_last_seen() {
+        let clock = Clock::at(datetime!(2026-03-04 15:00 UTC), 0);
+        let mut around = Around::default();
+        around.presence(PresenceView {
+            user_id: ALICE,
+            online: true,
+            last_seen_at: None,
+        });
+        assert_eq!(
+            presence_line(around.of(ALICE), &clock).as_deref(),
+            Some("online")
+        );
+        around.presence(PresenceView {
+            user_id: ALICE,
+            online: false,
+            last_seen_at: Some(datetime!(2026-03-04 14:05 UTC)),
+        });
+        assert_eq!(
+            presence_line(around.of(ALICE), &clock).as_deref(),
+            Some("last seen today at 14:05")
+        );
+        around.presence(PresenceView {
+            user_id: ALICE,
+            online: false,
+            last_seen_at: Some(datetime!(2026-03-03 09:12 UTC)),
+        });
+        assert_eq!(
+            presence_line(around.of(ALICE), &clock).as_deref(),
+            Some("last seen yesterday at 09:12")
+        );
+        // Hidden: nothing shown.
+        around.presence(PresenceView {
+            user_id: ALICE,
+            online: false,
+            last_seen_at: None,
+        });
+        assert_eq!(presence_line(around.of(ALICE), &clock), None);
+    }
+
+    #[test]
+    fn the_sender_starts_renews_and_stops() {
+        let mut sender = TypingSender::default();
+        assert_eq!(sender.input(C, false, 0.0), [(C, true)]);
+        assert_eq!(sender.input(C, false, 1_000.0), []);
+        assert_eq!(sender.input(C, false, RENEW_MS), [(C, true)]);
+        assert_eq!(sender.input(C, true, RENEW_MS + 1.0), [(C, false)]);
+        assert_eq!(sender.input(C, true, RENEW_MS + 2.0), []);
+        sender.input(C, false, 0.0);
+        let other = ConversationId(4);
+        assert_eq!(
+            sender.input(other, false, 10.0),
+            [(C, false), (other, true)]
+        );
+        sender.sent();
+        assert_eq!(sender.stop(), None);
+    }
+}

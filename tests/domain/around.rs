@@ -1,0 +1,257 @@
+//! Typing and presence: ephemeral, told only to the people concerned, bounded, and hidden on
+//! request.
+
+use std::time::Duration;
+
+use natter::protocol::limits::{OFFLINE_AFTER, TYPING_EVERY};
+use natter::protocol::{ClientCommand, ConversationId, ServerEvent, Settings};
+use natter::store::Engine;
+use natter::{ChatError, Connection};
+use tokio::time::timeout;
+
+use crate::commands::join;
+use crate::support::{Fixture, next};
+
+fn typing(conv: ConversationId, typing: bool) -> ClientCommand {
+    ClientCommand::Typing {
+        conv_id: conv,
+        typing,
+    }
+}
+
+/// The next frame that is not a `presence` event (which may come at any time).
+async fn next_not_presence(connection: &mut Connection) -> ServerEvent {
+    loop {
+        let event = next(connection).await.event;
+        if !matches!(event, ServerEvent::Presence(_)) {
+            return event;
+        }
+    }
+}
+
+/// Nothing but `presence` events for `wait`.
+async fn quiet(connection: &mut Connection, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, connection.next_frame()).await {
+            Err(_) => return true,
+            Ok(frame) if matches!(frame.event, ServerEvent::Presence(_)) => {}
+            Ok(_) => return false,
+        }
+    }
+}
+
+async fn typing_reaches_the_other_members_in_the_room_once_a_second_and_ends_with_a_send(
+    engine: Engine,
+) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let mut alice_conn = f.chat.connect(alice.clone()).await.unwrap();
+    let mut bob_conn = f.chat.connect(bob.clone()).await.unwrap();
+    for conn in [&mut alice_conn, &mut bob_conn] {
+        let joined = conn.handle(join(conv), None).await.unwrap();
+        assert!(matches!(
+            joined.event,
+            ServerEvent::JoinedConversation { .. }
+        ));
+    }
+    assert_eq!(
+        alice_conn.handle(typing(conv, true), None).await,
+        None,
+        "never answered"
+    );
+    assert_eq!(
+        next_not_presence(&mut bob_conn).await,
+        ServerEvent::Typing {
+            conv_id: conv,
+            user_id: alice.id(),
+            username: "alice".into(),
+            typing: true
+        }
+    );
+    // Renewals within the second are ignored, silently.
+    for _ in 0..5 {
+        assert_eq!(alice_conn.handle(typing(conv, true), None).await, None);
+    }
+    assert!(quiet(&mut bob_conn, Duration::from_millis(300)).await);
+    assert!(
+        quiet(&mut alice_conn, Duration::from_millis(50)).await,
+        "the typist is not told of their own typing"
+    );
+    tokio::time::sleep(TYPING_EVERY).await; // the schedule under test: a renewal a second later
+    alice_conn.handle(typing(conv, true), None).await;
+    assert!(matches!(
+        next_not_presence(&mut bob_conn).await,
+        ServerEvent::Typing { typing: true, .. }
+    ));
+    // Sending ends it: the others get the message, then `typing: false`.
+    f.chat.send(&alice, conv, "hello", None).await.unwrap();
+    assert!(matches!(
+        next_not_presence(&mut bob_conn).await,
+        ServerEvent::NewMessage { .. }
+    ));
+    assert!(matches!(
+        next_not_presence(&mut bob_conn).await,
+        ServerEvent::Typing { typing: false, .. }
+    ));
+    // A stranger may not type into the conversation.
+    let eve = f.user("eve").await;
+    let mut eve_conn = f.chat.connect(eve).await.unwrap();
+    let refused = eve_conn.handle(typing(conv, true), None).await.unwrap();
+    assert!(
+        matches!(&refused.event, ServerEvent::Error(e) if e.code == natter::protocol::ErrorCode::NotMember),
+        "{refused:?}"
+    );
+}
+
+async fn typing_is_not_sent_by_a_user_who_turned_it_off(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    f.chat
+        .set_settings(
+            &alice,
+            Settings {
+                share_presence: true,
+                share_typing: false,
+            },
+        )
+        .await
+        .unwrap();
+    let mut alice_conn = f.chat.connect(alice.clone()).await.unwrap();
+    let mut bob_conn = f.chat.connect(bob.clone()).await.unwrap();
+    let joined = bob_conn.handle(join(conv), None).await.unwrap();
+    assert!(matches!(
+        joined.event,
+        ServerEvent::JoinedConversation { .. }
+    ));
+    alice_conn.handle(typing(conv, true), None).await;
+    assert!(quiet(&mut bob_conn, Duration::from_millis(300)).await);
+}
+
+async fn presence_goes_to_people_who_share_a_conversation_and_offline_waits(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let carol = f.user("carol").await;
+    let mut bob_conn = f.chat.connect(bob.clone()).await.unwrap();
+    let mut carol_conn = f.chat.connect(carol.clone()).await.unwrap();
+    let alice_conn = f.chat.connect(alice.clone()).await.unwrap();
+    let online = next(&mut bob_conn).await.event;
+    let ServerEvent::Presence(view) = online else {
+        panic!("expected presence, got {online:?}")
+    };
+    assert_eq!((view.user_id, view.online), (alice.id(), true));
+    // The list carries it too.
+    let listed = f.chat.conversation(&bob, conv).await.unwrap();
+    assert_eq!(listed.presence.len(), 1);
+    assert!(listed.presence[0].online && listed.presence[0].user_id == alice.id());
+    // Carol shares no conversation with alice: she hears nothing of her.
+    assert!(
+        timeout(Duration::from_millis(300), carol_conn.next_frame())
+            .await
+            .is_err()
+    );
+
+    // A reload (closed and opened again within the grace period) is not told at all.
+    drop(alice_conn);
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // a reload's gap, well within OFFLINE_AFTER
+    let alice_conn = f.chat.connect(alice.clone()).await.unwrap();
+    assert!(
+        timeout(Duration::from_secs(2), bob_conn.next_frame())
+            .await
+            .is_err()
+    );
+
+    // Gone for good: told after the grace period, with a last-seen time to the minute.
+    drop(alice_conn);
+    let started = tokio::time::Instant::now();
+    let offline = timeout(
+        OFFLINE_AFTER + Duration::from_secs(5),
+        bob_conn.next_frame(),
+    )
+    .await
+    .expect("offline within the grace period and a few seconds")
+    .event;
+    let waited = started.elapsed();
+    let ServerEvent::Presence(view) = offline else {
+        panic!("expected presence, got {offline:?}")
+    };
+    assert!(!view.online && view.user_id == alice.id());
+    assert!(
+        waited >= OFFLINE_AFTER - Duration::from_secs(1),
+        "told after {waited:?}"
+    );
+    let seen = view.last_seen_at.expect("a last-seen time");
+    assert_eq!((seen.second(), seen.nanosecond()), (0, 0), "to the minute");
+    let listed = f.chat.conversation(&bob, conv).await.unwrap();
+    assert!(!listed.presence[0].online);
+    assert_eq!(listed.presence[0].last_seen_at, Some(seen));
+}
+
+async fn hidden_presence_is_never_told_and_hides_everyone_elses(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let mut bob_conn = f.chat.connect(bob.clone()).await.unwrap();
+    let hide = Settings {
+        share_presence: false,
+        share_typing: true,
+    };
+    f.chat.set_settings(&alice, hide).await.unwrap();
+    let told = next(&mut bob_conn).await.event;
+    assert!(
+        matches!(&told, ServerEvent::Presence(v) if !v.online && v.last_seen_at.is_none()),
+        "hiding is told as nothing known: {told:?}"
+    );
+    let alice_conn = f.chat.connect(alice.clone()).await.unwrap();
+    assert!(
+        timeout(Duration::from_secs(2), bob_conn.next_frame())
+            .await
+            .is_err(),
+        "a hidden user's coming online is not told"
+    );
+    assert!(
+        f.chat
+            .conversation(&bob, conv)
+            .await
+            .unwrap()
+            .presence
+            .is_empty()
+    );
+    assert!(
+        f.chat
+            .conversation(&alice, conv)
+            .await
+            .unwrap()
+            .presence
+            .is_empty(),
+        "who hides sees nobody's"
+    );
+    // Sharing again tells the others at once.
+    f.chat
+        .set_settings(&alice, Settings::default())
+        .await
+        .unwrap();
+    let told = next(&mut bob_conn).await.event;
+    assert!(
+        matches!(&told, ServerEvent::Presence(v) if v.online && v.user_id == alice.id()),
+        "{told:?}"
+    );
+    // Hiding it tells them it is gone.
+    f.chat.set_settings(&alice, hide).await.unwrap();
+    let told = next(&mut bob_conn).await.event;
+    assert!(
+        matches!(&told, ServerEvent::Presence(v) if !v.online && v.last_seen_at.is_none()),
+        "{told:?}"
+    );
+    drop(alice_conn);
+    assert!(matches!(
+        f.chat.typing(&f.user("eve").await, conv, true).await,
+        Err(ChatError::NotMember(_))
+    ));
+}
+
+natter::on_both_engines!(
+    typing_reaches_the_other_members_in_the_room_once_a_second_and_ends_with_a_send,
+    typing_is_not_sent_by_a_user_who_turned_it_off,
+    presence_goes_to_people_who_share_a_conversation_and_offline_waits,
+    hidden_presence_is_never_told_and_hides_everyone_elses,
+);

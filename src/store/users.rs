@@ -157,7 +157,8 @@ impl Store {
                       AND o.user_id <> mine.user_id \
                       JOIN users u ON u.id = o.user_id AND u.share_presence \
                       WHERE mine.user_id = $1";
-        let (own, others): (Option<(bool, Option<i64>)>, Vec<(i64,)>) = with_pool!(self, pool => {
+        type Own = Option<(bool, Option<i64>)>;
+        let (own, others): (Own, Vec<(i64,)>) = with_pool!(self, pool => {
             let own = sqlx::query_as(own).bind(user.0).fetch_optional(pool).await?;
             let others = sqlx::query_as(others).bind(user.0).fetch_all(pool).await?;
             (own, others)

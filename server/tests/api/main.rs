@@ -4,6 +4,7 @@
 #![cfg(test)]
 
 mod abuse;
+mod around;
 mod rest;
 mod socketio;
 #[path = "../support/mod.rs"]

@@ -99,7 +99,19 @@ impl SocketIoClient {
     }
 
     /// The next `/chat` packet, within 5 s; answers Engine.IO pings on the way.
+    /// The next packet within 5 s, skipping `presence` events (they come whenever someone
+    /// the user talks to connects or leaves).
     pub async fn next(&mut self) -> Packet {
+        loop {
+            let packet = self.next_any().await;
+            if !matches!(&packet, Packet::Event(name, _) if name == "presence") {
+                return packet;
+            }
+        }
+    }
+
+    /// The next packet within 5 s, `presence` events included.
+    pub async fn next_any(&mut self) -> Packet {
         tokio::time::timeout(Duration::from_secs(5), async {
             loop {
                 if let Some(packet) = self.received.pop_front() {

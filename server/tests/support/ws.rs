@@ -30,9 +30,23 @@ pub fn upgrade_request(ws_url: &str, token: &str) -> Request {
     request
 }
 
-/// The next server frame on `stream` and when it arrived (before decoding), skipping pings and
-/// pongs; an error if none comes within [`FRAME_WITHIN`], the socket ends, or it is not one.
+/// The next server frame on `stream` and when it arrived (before decoding), skipping pings,
+/// pongs and `presence` events (they come whenever someone the user talks to connects or
+/// leaves); an error if none comes within [`FRAME_WITHIN`], the socket ends, or it is not one.
 pub async fn next_frame<S>(stream: &mut S) -> anyhow::Result<(Instant, ServerFrame)>
+where
+    S: Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
+{
+    loop {
+        let (at, frame) = next_any_frame(stream).await?;
+        if !matches!(frame.event, ServerEvent::Presence(_)) {
+            return Ok((at, frame));
+        }
+    }
+}
+
+/// [`next_frame`], `presence` events included.
+pub async fn next_any_frame<S>(stream: &mut S) -> anyhow::Result<(Instant, ServerFrame)>
 where
     S: Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
 {
@@ -102,12 +116,23 @@ impl WsClient {
         frame.event
     }
 
-    /// Asserts nothing arrives for a short while.
+    /// The next frame, `presence` events included.
+    pub async fn next_any(&mut self) -> ServerFrame {
+        match next_any_frame(&mut self.socket).await {
+            Ok((_, frame)) => frame,
+            Err(e) => panic!("expected a server frame: {e:#}"),
+        }
+    }
+
+    /// Asserts nothing but `presence` arrives for a short while.
     pub async fn expect_silence(&mut self) {
-        match tokio::time::timeout(SILENCE, self.socket.next()).await {
-            Err(_) => {}
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
-            Ok(other) => panic!("expected silence, got {other:?}"),
+        let deadline = tokio::time::Instant::now() + SILENCE;
+        loop {
+            match tokio::time::timeout_at(deadline, self.next_any()).await {
+                Err(_) => return,
+                Ok(frame) if matches!(frame.event, ServerEvent::Presence(_)) => {}
+                Ok(other) => panic!("expected silence, got {other:?}"),
+            }
         }
     }
 

@@ -18,6 +18,7 @@ mod redis;
 mod support;
 mod watcher;
 
+mod around;
 mod database_cut;
 mod drain;
 mod haproxy;

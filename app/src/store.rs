@@ -285,6 +285,8 @@ impl ChatStore {
     /// A conversation this person started or was added to.
     pub fn add_conversation(&self, conversation: ConversationView) {
         let id = conversation.id;
+        self.around
+            .update(|a| a.absorb(std::slice::from_ref(&conversation)));
         self.directory.update(|d| {
             d.upsert(conversation);
         });

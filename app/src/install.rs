@@ -16,7 +16,10 @@ pub fn service_worker_url(options: &LeptosOptions) -> Option<&'static str> {
             return None;
         }
         // cargo-leptos writes `hash.txt` beside the server binary (as Leptos reads it).
-        let path = std::env::current_exe().ok()?.parent()?.join(&*options.hash_file);
+        let path = std::env::current_exe()
+            .ok()?
+            .parent()?
+            .join(&*options.hash_file);
         let hashes = std::fs::read_to_string(&path).ok()?;
         worker_url(options, &hashes)
     })

@@ -7,13 +7,16 @@
 //! layer skips any response marked [`StaticFile`]). A build with `hash-files` names them after
 //! their content, so they are cached for a year and never revalidated; every other response
 //! (pages, the service worker, the manifest, the API) must be revalidated (`no-cache`).
-//! Other files of `public/` are served by the Leptos fallback, precompressed as well.
+//! `/sw.js`, the service worker, gets a policy of its own: a worker obeys the
+//! `Content-Security-Policy` of its script's response, and the default one (`default-src
+//! 'none'`) would forbid the `fetch` it caches with. Other files of `public/` are served by the
+//! Leptos fallback, precompressed as well.
 
 use axum::Router;
 use axum::http::{HeaderValue, Response, StatusCode, header};
 use leptos::config::LeptosOptions;
 use tower::ServiceBuilder;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 
 use crate::state::AppState;
 
@@ -26,13 +29,36 @@ pub const REVALIDATE: HeaderValue = HeaderValue::from_static("no-cache");
 #[derive(Clone, Copy, Debug)]
 pub struct StaticFile;
 
+/// What the service worker may do: fetch from this origin (to cache the app), nothing else.
+const WORKER_POLICY: HeaderValue =
+    HeaderValue::from_static("default-src 'none'; connect-src 'self'; frame-ancestors 'none'");
+
 /// `GET /pkg/*`: the built files, precompressed, immutable when their names are hashed.
+/// `GET /sw.js`: the service worker (`public/sw.js`), with its policy.
 pub fn routes(options: &LeptosOptions) -> Router<AppState> {
-    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let site = std::path::Path::new(&*options.site_root);
+    let dir = site.join(&*options.site_pkg_dir);
     let hashed = options.hash_files;
+    let worker = ServiceBuilder::new()
+        .map_response(|mut response: Response<_>| {
+            response.extensions_mut().insert(StaticFile);
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_SECURITY_POLICY, WORKER_POLICY);
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            response
+        })
+        .service(
+            ServeFile::new(site.join("sw.js"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
     let files = ServiceBuilder::new()
         .map_response(move |mut response: Response<_>| {
             response.extensions_mut().insert(StaticFile);
+            // The body depends on Accept-Encoding (the .br, the .gz or the file itself).
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             let found = matches!(
                 response.status(),
                 StatusCode::OK | StatusCode::PARTIAL_CONTENT | StatusCode::NOT_MODIFIED
@@ -46,7 +72,9 @@ pub fn routes(options: &LeptosOptions) -> Router<AppState> {
             response
         })
         .service(ServeDir::new(dir).precompressed_br().precompressed_gzip());
-    Router::new().nest_service(&format!("/{}", options.site_pkg_dir), files)
+    Router::new()
+        .nest_service(&format!("/{}", options.site_pkg_dir), files)
+        .route_service("/sw.js", worker)
 }
 
 /// Whether the compression layer may compress `extensions`' response: not a file from disk.

@@ -65,6 +65,16 @@ for (const [size, viewport] of Object.entries(SIZES)) {
         }
         const results = await new AxeBuilder({ page }).analyze();
         await shot(page, `a11y-${where}-${size}-${colorScheme}`);
+        // What axe checked, and what it left undecided (for example the contrast of text over
+        // a gradient) or judged minor: reported, not failed.
+        const count = (list: typeof results.violations) =>
+          list
+            .map((r) => `${r.id}(${r.impact}) at ${r.nodes.map((n) => `${n.target.join(" ")} [${n.failureSummary?.split("\n").slice(1).join(" ").trim()}]`).join(", ")}`)
+            .join("; ") || "none";
+        console.log(
+          `axe ${where} ${size} ${colorScheme}: ${results.passes.length} rules pass; ` +
+            `violations: ${count(results.violations)}; incomplete: ${count(results.incomplete)}`,
+        );
         const serious = results.violations
           .filter((v) => v.impact === "serious" || v.impact === "critical")
           .map((v) => ({

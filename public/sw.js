@@ -8,8 +8,8 @@
 // - the build's hashed files (/pkg/natter.<hash>.*): cache first; a name never changes content;
 // - pages (navigations) and the few unhashed files of the shell (manifest, icons): network
 //   first, the cached copy only when the network fails (offline);
-// - everything else, API (/api), server functions (/_sf), sockets (/ws, /socket.io), any
-//   other method than GET: not touched, always the network.
+// - API (/api), server functions (/_sf), sockets (/ws, /socket.io), health checks, even when
+//   opened as a page, any method but GET, anything else: not touched, always the network.
 // Signing out (POST /_sf/sign_out) forgets the cached pages: they show the person's chats.
 "use strict";
 
@@ -17,6 +17,8 @@ const params = new URL(self.location.href).searchParams;
 const VERSION = params.get("v") || "unversioned";
 const CACHE = `natter-${VERSION}`;
 const ASSETS = new Set(params.getAll("asset"));
+// Never answered from cache, even when opened as a page.
+const NETWORK_ONLY = /^\/(api|_sf|ws|socket\.io|healthz|readyz)(\/|$)/;
 const SHELL = new Set(["/manifest.webmanifest", "/icon.svg", "/icon-192.png", "/icon-512.png", "/favicon.svg"]);
 
 self.addEventListener("install", (event) => {
@@ -50,7 +52,7 @@ self.addEventListener("fetch", (event) => {
     event.waitUntil(forgetPages());
     return;
   }
-  if (request.method !== "GET") return;
+  if (request.method !== "GET" || NETWORK_ONLY.test(url.pathname)) return;
   if (ASSETS.has(url.pathname)) {
     event.respondWith(cacheFirst(request));
   } else if (request.mode === "navigate" || SHELL.has(url.pathname)) {
@@ -73,7 +75,8 @@ async function networkFirst(request, page) {
   try {
     const response = await fetch(request);
     // Only whole, ordinary answers: not an error page, not a redirect (signed out).
-    if (response.ok && response.type === "basic" && !response.redirected) {
+    const html = (response.headers.get("content-type") || "").startsWith("text/html");
+    if (response.ok && response.type === "basic" && !response.redirected && (html || !page)) {
       const copy = response.clone();
       caches.open(CACHE).then((cache) => cache.put(request, copy));
     }

@@ -190,6 +190,12 @@ test("the service worker caches the app, controls it after a reload, and a new b
   const wasm = assets.find((a) => a.endsWith(".wasm"))!;
   expect(fromWorker.get(wasm)).toBe(true);
 
+  // Opened as pages, API and health answers are still not kept.
+  await page.goto("/api/openapi.json");
+  await page.goto("/healthz");
+  await page.goto(`/c/${id}`);
+  await hydrated(page);
+
   // One cache, named after the version: the build's files, the shell's, the page; no API,
   // server function or socket answer.
   let cached = await cacheContents(page);
@@ -197,7 +203,7 @@ test("the service worker caches the app, controls it after a reload, and a new b
   const entries = cached[`natter-${version}`];
   for (const asset of assets) expect(entries).toContain(asset);
   expect(entries).toContain(`/c/${id}`);
-  expect(entries.filter((e) => /^\/(api|_sf|ws|socket\.io)(\/|$)/.test(e))).toEqual([]);
+  expect(entries.filter((e) => /^\/(api|_sf|ws|socket\.io|healthz)(\/|$)/.test(e))).toEqual([]);
 
   // Offline, the page still opens from the cache.
   await context.setOffline(true);

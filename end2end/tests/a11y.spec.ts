@@ -5,6 +5,8 @@ import { apiSignUp, connected, hydrated, pageErrors, shot } from "./support";
 // axe-core on the three pages people spend their time on (landing, conversation list, a
 // conversation), at desktop and phone sizes, in light and dark: no serious or critical
 // violation. Each combination leaves a screenshot in end2end/screenshots/a11y-*.png.
+// Known and moderate (reported in the log, not failed): on a phone the conversation list has
+// no <main> landmark, because the layout hides `main.pane` there (app/src/pages/chat.rs).
 
 const SIZES = {
   desktop: { width: 1280, height: 800 },
@@ -41,15 +43,12 @@ async function cast(browser: Browser): Promise<Cast> {
   return { storage, conversation };
 }
 
-let people: Cast;
-test.beforeAll(async ({ browser }) => {
-  people = await cast(browser);
-});
-
 for (const [size, viewport] of Object.entries(SIZES)) {
   for (const colorScheme of SCHEMES) {
     for (const where of ["landing", "list", "conversation"] as const) {
       test(`axe: ${where}, ${size}, ${colorScheme}`, async ({ browser }) => {
+        // A cast of its own: every scan sees the unread rows and the "New messages" line.
+        const people = await cast(browser);
         const context = await browser.newContext({
           viewport,
           colorScheme,

@@ -6,8 +6,9 @@ TOOLS := source scripts/tools-path.sh &&
 
 .PHONY: run dev test bench setup build fmt clippy
 
+# --precompress: the site's files get .br (quality 11) and .gz copies once, served as they are.
 run: setup
-	$(TOOLS) cargo leptos serve --release
+	$(TOOLS) cargo leptos serve --release --precompress
 
 dev: setup
 	$(TOOLS) cargo leptos watch
@@ -24,7 +25,7 @@ setup:
 	scripts/setup.sh
 
 build: setup
-	$(TOOLS) cargo leptos build --release
+	$(TOOLS) cargo leptos build --release --precompress
 
 fmt:
 	cargo fmt --all

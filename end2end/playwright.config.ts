@@ -17,6 +17,9 @@ export default defineConfig({
     baseURL,
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
+    // Requests a service worker answers bypass page.route(), which many specs use to delay or
+    // cut the network; the worker's own spec (install.spec.ts) allows it in its contexts.
+    serviceWorkers: "block",
   },
   projects: [
     {

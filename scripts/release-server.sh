@@ -1,5 +1,5 @@
 # Sourced by scripts/test.sh and scripts/schemathesis.sh. `start_release_server DIR` starts
-# target/release/server (built by `cargo leptos build --release`) on a free loopback port, with
+# target/release/server (built by `cargo leptos build --release --precompress`) on a free loopback port, with
 # a fresh SQLite database and its log in DIR, and waits until it answers; it sets server_pid and
 # server_url. `stop_release_server` stops it (and does nothing when none runs).
 #
@@ -8,7 +8,7 @@
 start_release_server() { # dir
   local dir=$1 port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  LEPTOS_OUTPUT_NAME=natter LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD \
+  LEPTOS_OUTPUT_NAME=natter LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg LEPTOS_ENV=PROD LEPTOS_HASH_FILES=true \
     NATTER_SIGNUP_RATE=0 NATTER_SIGNUP_TOTAL_RATE=0 NATTER_CONVERSATION_RATE=0 \
     NATTER_ADDR="127.0.0.1:$port" DATABASE_URL="sqlite://$dir/natter.db" NATTER_DATA_DIR="$dir" \
     RUST_LOG=warn ./target/release/server > "$dir/server.log" 2>&1 &

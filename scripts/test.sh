@@ -57,7 +57,9 @@ run_e2e() {
   return $status
 }
 
-if step "build the site (cargo leptos build --release)" cargo leptos build --release; then
+# --precompress: brotli (quality 11) and gzip copies of the site's files, as in production.
+if step "build the site (cargo leptos build --release --precompress)" \
+  cargo leptos build --release --precompress; then
   step "playwright (headless Debian chromium)" run_e2e
   step "schemathesis (the REST API against its OpenAPI document)" scripts/schemathesis.sh
 else

@@ -7,11 +7,14 @@
 //! - `store` and `account`: that state as signals; `socket` (browser only): the live link;
 //!   `storage` (browser only): the outbox's saved copy, drafts and muted conversations;
 //!   `notify` (browser only): notifications and the favicon's unread badge;
+//! - `install` (server side): the service worker's address for this build;
 //! - `pages` and `components`: the views.
 
 pub mod account;
 mod components;
 pub mod error;
+#[cfg(feature = "ssr")]
+mod install;
 pub mod model;
 #[cfg(feature = "hydrate")]
 mod notify;
@@ -24,7 +27,7 @@ mod storage;
 pub mod store;
 
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Link, Meta, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{ParentRoute, Route, Router, Routes},
@@ -42,7 +45,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <meta name="theme-color" content="#0b5cd5" />
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <link rel="apple-touch-icon" href="/icon-192.png" />
                 <AutoReload options=options.clone() />
+                // `/pkg/natter.<hash>.css`: the name changes with the content (hash-files).
+                <HashedStylesheet options=options.clone() id="leptos" />
+                <ServiceWorker options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -51,6 +60,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Registers the service worker (`public/sw-register.js`, which reads the worker's address
+/// from its own `data-sw`), once the page has loaded; nothing when this build has no worker.
+#[component]
+fn ServiceWorker(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let url = install::service_worker_url(&options);
+    #[cfg(not(feature = "ssr"))]
+    let url: Option<&str> = {
+        let _ = options;
+        None
+    };
+    url.map(|url| view! { <script src="/sw-register.js" defer data-sw=url></script> })
 }
 
 /// Sets the page's `Content-Security-Policy`: scripts only from this origin or inline with this
@@ -93,7 +116,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/natter.css" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         <Meta name="description" content="natter: real-time chat, in Rust." />
         <Title text="natter" />

@@ -1,6 +1,7 @@
 //! natter's server: the axum router that puts the site, the REST API and the sockets in front
 //! of the chat core, and the lifecycle around it (start-up, graceful shutdown).
 
+pub mod assets;
 pub mod cluster;
 pub mod config;
 pub mod credentials;
@@ -28,7 +29,7 @@ use natter::{Chat, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, Predicate, predicate::DefaultPredicate};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -201,6 +202,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let chat = state.chat.clone();
     let body_limit = DefaultBodyLimit::max(state.settings.max_frame_bytes);
     let mut router = Router::new()
+        .merge(assets::routes(&state.leptos))
         .merge(http::routes())
         .merge(ws::routes())
         .leptos_routes_with_context(
@@ -219,9 +221,13 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         ))
         .layer(axum::middleware::from_fn(guard::json_errors))
         .layer(axum::middleware::from_fn(http::error::log_failures))
-        // The site's wasm and JS shrink to about a third with brotli; small and upgrade
-        // (WebSocket) responses are left alone by the default predicate.
-        .layer(CompressionLayer::new())
+        // Pages and API answers are compressed as they are made; the site's files come
+        // precompressed from disk (`assets`). Small and upgrade (WebSocket) responses are left
+        // alone by the default predicate.
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(assets::compressible)),
+        )
         // Socket.IO answers `/socket.io/` itself and passes every other request on.
         .layer(socketio::layer(&state))
         .layer(from_fn_with_state(state.clone(), guard::same_origin_writes))
@@ -234,7 +240,13 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             router.layer(SetResponseHeaderLayer::if_not_present(name, value))
         };
     }
-    router.layer(TraceLayer::new_for_http()).with_state(state)
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            assets::REVALIDATE,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 /// Deletes expired sessions and old personal-feed events every `every` until shutdown.

@@ -248,6 +248,7 @@ mod tests {
             last_message: None,
             unread: 0,
             read_up_to: Vec::new(),
+            presence: Vec::new(),
         }
     }
 

@@ -2,6 +2,10 @@
 //! server functions) calls. It checks every rule — identity, membership, message limits — once,
 //! here, then stores, then fans out. No axum or leptos in this module.
 
+mod groups;
+
+pub use groups::{NewGroup, Opening};
+
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -24,7 +28,7 @@ use crate::store::{
     Access, ConversationRecord, Created, Inserted, MarkMoved, NewSend, Page, Store,
 };
 use crate::typing::TypingGate;
-use crate::user::{AuthUser, UserName};
+use crate::user::AuthUser;
 use crate::writer::Writer;
 
 /// Limits and sizes of the chat core. Each default is a `DEFAULT_*` constant here (or on the
@@ -50,6 +54,8 @@ pub struct ChatConfig {
     pub conversation_burst: u32,
     /// How long personal-feed events are kept for connections (and nodes) that missed them.
     pub feed_retention: std::time::Duration,
+    /// The most members a group may have, its creator included.
+    pub max_group_members: usize,
     /// Accounts, sessions, and how often they may be tried.
     pub auth: AuthConfig,
 }
@@ -62,6 +68,7 @@ impl ChatConfig {
     pub const DEFAULT_MAX_CONNECTIONS_PER_USER: usize = 20;
     pub const DEFAULT_CONVERSATIONS_PER_HOUR: u32 = 60;
     pub const DEFAULT_CONVERSATION_BURST: u32 = 10;
+    pub const DEFAULT_MAX_GROUP_MEMBERS: usize = limits::DEFAULT_MAX_GROUP_MEMBERS;
     pub const DEFAULT_FEED_RETENTION: std::time::Duration =
         std::time::Duration::from_secs(7 * 24 * 3600);
 }
@@ -78,6 +85,7 @@ impl Default for ChatConfig {
             conversations_per_hour: Self::DEFAULT_CONVERSATIONS_PER_HOUR,
             conversation_burst: Self::DEFAULT_CONVERSATION_BURST,
             feed_retention: Self::DEFAULT_FEED_RETENTION,
+            max_group_members: Self::DEFAULT_MAX_GROUP_MEMBERS,
             auth: AuthConfig::default(),
         }
     }
@@ -441,19 +449,7 @@ impl Chat {
         me: &AuthUser,
         target: Target,
     ) -> Result<Opened, ChatError> {
-        let other = match &target {
-            Target::Id(id) => self.inner.store.user(*id).await?,
-            Target::Name(name) => match UserName::parse(name) {
-                Ok(name) => self.inner.store.user_by_name(&name).await?,
-                Err(_) => None,
-            },
-        }
-        .ok_or_else(|| {
-            ChatError::UserNotFound(match target {
-                Target::Id(id) => format!("with id {id}"),
-                Target::Name(name) => format!("named {name:?}"),
-            })
-        })?;
+        let other = self.find_user(target).await?;
         if other.id == me.id() {
             return Err(ChatError::CannotMessageSelf);
         }
@@ -800,7 +796,10 @@ impl ConversationRecord {
         ConversationView {
             id: self.id,
             room: self.id.room(),
+            kind: self.kind,
+            title: self.title.clone(),
             members: self.members.iter().map(UserView::from).collect(),
+            admins: self.admins.clone(),
             created_at: self.created_at,
             last_message: self.last_message.as_ref().map(MessageView::from),
             unread: self.last_seq.since(read),

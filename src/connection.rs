@@ -18,13 +18,13 @@ use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 
-use crate::chat::{Chat, Target};
+use crate::chat::{Chat, Opening, Target};
 use crate::error::ChatError;
 use crate::hub::{Fanned, HubEvent, Inbox, PersonalEvent, Received, Subscription, Topic};
 use crate::presence::Seat;
 use crate::protocol::{
-    ClientCommand, ConversationId, ConversationView, CreateConvDto, Cursor, ErrorView, FeedPos,
-    MessageId, MessageView, Seq, ServerEvent, ServerFrame,
+    ClientCommand, ConversationId, ConversationView, Cursor, ErrorView, FeedPos, MessageId,
+    MessageView, Seq, ServerEvent, ServerFrame,
 };
 use crate::user::AuthUser;
 
@@ -53,6 +53,8 @@ pub struct Connection {
     creates: HashMap<ConversationId, (Option<String>, ConversationView)>,
     /// Read marks this connection set and already answered.
     own_reads: HashMap<ConversationId, Seq>,
+    /// Groups this connection left and already answered (`removedFromConversation`).
+    own_leaves: HashSet<ConversationId>,
     /// Set once the last frame has been handed out: the transport must close.
     ending: Option<Ending>,
     /// Becomes `ending` once the backlog has gone out.
@@ -77,6 +79,16 @@ struct Sent {
     conv_id: ConversationId,
     reference: Option<String>,
     posted: Result<crate::chat::Posted, ChatError>,
+}
+
+/// A field given at most once, inside `createConvDto` or bare.
+fn once<T>(name: &str, inside: Option<T>, bare: Option<T>) -> Result<Option<T>, ChatError> {
+    match (inside, bare) {
+        (Some(_), Some(_)) => Err(ChatError::InvalidPayload(format!(
+            "give `{name}` once, inside or outside `createConvDto`"
+        ))),
+        (a, b) => Ok(a.or(b)),
+    }
 }
 
 /// Sends one connection may have in flight; another waits for the oldest.
@@ -118,6 +130,7 @@ impl Connection {
             acks: HashMap::new(),
             creates: HashMap::new(),
             own_reads: HashMap::new(),
+            own_leaves: HashSet::new(),
             ending: None,
             ending_after_backlog: None,
             _seat: seat,
@@ -176,11 +189,53 @@ impl Connection {
             ClientCommand::CreateConversation {
                 create_conv_dto,
                 username,
+                title,
+                member_ids,
+                usernames,
                 ..
             } => {
-                self.create_conversation(create_conv_dto.unwrap_or_default(), username, reference)
-                    .await
+                let dto = create_conv_dto.unwrap_or_default();
+                let opening = Opening::from_parts(
+                    dto.user2_id,
+                    once("username", dto.username, username)?,
+                    once("title", dto.title, title)?,
+                    once("memberIds", dto.member_ids, member_ids)?,
+                    once("usernames", dto.usernames, usernames)?,
+                )?;
+                self.create_conversation(opening, reference).await
             }
+            ClientCommand::RenameConversation { conv_id, title } => {
+                let conversation = self.chat.rename_group(&self.user, conv_id, &title).await?;
+                Ok(Some(ServerEvent::ConversationUpdated { conversation }))
+            }
+            ClientCommand::AddMember {
+                conv_id,
+                member_id,
+                username,
+            } => {
+                let target = Target::from_parts(member_id, username).map_err(|_| {
+                    ChatError::InvalidPayload(
+                        "name the user to add: either `memberId` or `username`".into(),
+                    )
+                })?;
+                let conversation = self.chat.add_member(&self.user, conv_id, target).await?;
+                Ok(Some(ServerEvent::ConversationUpdated { conversation }))
+            }
+            ClientCommand::RemoveMember { conv_id, member_id } if member_id == self.user.id() => {
+                self.leave_group(conv_id).await
+            }
+            ClientCommand::RemoveMember { conv_id, member_id } => {
+                self.chat
+                    .remove_member(&self.user, conv_id, member_id)
+                    .await?;
+                let conversation = self.chat.conversation(&self.user, conv_id).await?;
+                Ok(Some(ServerEvent::ConversationUpdated { conversation }))
+            }
+            ClientCommand::MakeAdmin { conv_id, member_id } => {
+                let conversation = self.chat.make_admin(&self.user, conv_id, member_id).await?;
+                Ok(Some(ServerEvent::ConversationUpdated { conversation }))
+            }
+            ClientCommand::LeaveGroup { conv_id } => self.leave_group(conv_id).await,
             ClientCommand::SendMessage {
                 conv_id,
                 message,
@@ -204,26 +259,14 @@ impl Connection {
         }
     }
 
-    /// `createConversation`: a new conversation is answered on the personal feed, where both
+    /// `createConversation`: a new conversation is answered on the personal feed, where all
     /// members hear of it, so that this connection sees it once and in order.
     async fn create_conversation(
         &mut self,
-        dto: CreateConvDto,
-        username: Option<String>,
+        opening: Opening,
         reference: Option<String>,
     ) -> Result<Option<ServerEvent>, ChatError> {
-        let name = match (dto.username, username) {
-            (Some(_), Some(_)) => {
-                return Err(ChatError::InvalidPayload(
-                    "give `username` once, inside or outside `createConvDto`".into(),
-                ));
-            }
-            (a, b) => a.or(b),
-        };
-        let opened = self
-            .chat
-            .open_conversation(&self.user, Target::from_parts(dto.user2_id, name)?)
-            .await?;
+        let opened = self.chat.open(&self.user, opening).await?;
         // The creating connection is in the room at once, so a client that creates and then
         // sends (the seed's flow) hears the replies without `joinConversation`.
         let id = opened.conversation.id;
@@ -398,14 +441,38 @@ impl Connection {
         }))
     }
 
+    /// `leaveGroup`: the caller is no longer a member; this connection leaves the room at
+    /// once and answers here (its other connections hear it on the personal feed).
+    async fn leave_group(
+        &mut self,
+        conv_id: ConversationId,
+    ) -> Result<Option<ServerEvent>, ChatError> {
+        self.chat.leave_group(&self.user, conv_id).await?;
+        self.drop_room(conv_id);
+        self.own_leaves.insert(conv_id);
+        Ok(Some(ServerEvent::RemovedFromConversation { conv_id }))
+    }
+
     /// `leaveConversation`: nothing more from the room, not even what was queued; sends still
     /// waiting for their place in it are answered now.
     fn leave_conversation(
         &mut self,
         conv_id: ConversationId,
     ) -> Result<Option<ServerEvent>, ChatError> {
-        if self.rooms.remove(&conv_id).is_none() {
+        if !self.drop_room(conv_id) {
             return Err(ChatError::NotJoined(conv_id));
+        }
+        Ok(Some(ServerEvent::LeftConversation {
+            conv_id,
+            room: conv_id.room(),
+        }))
+    }
+
+    /// Leaves a room (if joined; returns whether it was): nothing more from it, not even what
+    /// was queued; sends still waiting for their place in it are answered now.
+    fn drop_room(&mut self, conv_id: ConversationId) -> bool {
+        if self.rooms.remove(&conv_id).is_none() {
+            return false;
         }
         self.joined_by_create.remove(&conv_id);
         self.delivered.remove(&conv_id);
@@ -428,10 +495,7 @@ impl Connection {
                 ));
             }
         }
-        Ok(Some(ServerEvent::LeftConversation {
-            conv_id,
-            room: conv_id.room(),
-        }))
+        true
     }
 
     /// Subscribes to a room. With `last_seq`, what came after it is replayed from storage
@@ -600,6 +664,32 @@ impl Connection {
     /// The frame a personal event becomes for this connection, if any.
     async fn personal_frame(&mut self, event: &PersonalEvent) -> Option<ServerFrame> {
         match event {
+            PersonalEvent::AddedToConversation { conversation } => {
+                match self.chat.conversation(&self.user, *conversation).await {
+                    Ok(view) => Some(ServerFrame::broadcast(ServerEvent::ConversationCreated {
+                        conversation: view,
+                    })),
+                    // Removed again since: its own event follows.
+                    Err(ChatError::NotMember(_)) => None,
+                    Err(error) => {
+                        if error.is_internal() {
+                            tracing::error!(user = %self.user.id(), error = ?error, "loading a conversation joined failed");
+                        }
+                        None
+                    }
+                }
+            }
+            PersonalEvent::RemovedFromConversation { conversation } => {
+                // Out of the room at once, before the room's next event (the removal's own
+                // entry is published after this).
+                self.drop_room(*conversation);
+                self.creates.remove(conversation);
+                (!self.own_leaves.remove(conversation)).then(|| {
+                    ServerFrame::broadcast(ServerEvent::RemovedFromConversation {
+                        conv_id: *conversation,
+                    })
+                })
+            }
             PersonalEvent::ConversationCreated { conversation } => {
                 // The creating connection answers its command here, once and in order.
                 let (reference, view) = match self.creates.remove(conversation) {

@@ -2,7 +2,7 @@
 //! `error` frame, server-fn error); the wire code and human message come from here.
 
 use crate::protocol::limits::{PasswordRule, UsernameRule};
-use crate::protocol::{ConversationId, ErrorCode, ErrorView};
+use crate::protocol::{ConversationId, ErrorCode, ErrorView, UserId};
 
 /// Everything the chat core can refuse or fail at.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +49,26 @@ pub enum ChatError {
     AlreadyJoined(ConversationId),
     #[error("not joined to conversation {0}")]
     NotJoined(ConversationId),
+    #[error("only an admin of group {0} may do this")]
+    NotAdmin(ConversationId),
+    #[error("conversation {0} is one-to-one: it has no title, admins or member changes")]
+    NotGroup(ConversationId),
+    #[error(
+        "a group's title must be 1 to {max} characters after trimming, without control characters"
+    )]
+    InvalidTitle { max: usize },
+    #[error("a group may have at most {max} members")]
+    TooManyMembers { max: usize },
+    #[error("user {user} is already a member of conversation {conversation}")]
+    AlreadyMember {
+        conversation: ConversationId,
+        user: UserId,
+    },
+    #[error("user {user} is not a member of conversation {conversation}")]
+    MemberNotFound {
+        conversation: ConversationId,
+        user: UserId,
+    },
     #[error("{0}")]
     InvalidPayload(String),
     #[error("{0}")]
@@ -110,6 +130,12 @@ impl ChatError {
             Self::ClientIdReused(_) => ErrorCode::ClientIdReused,
             Self::AlreadyJoined(_) => ErrorCode::AlreadyJoined,
             Self::NotJoined(_) => ErrorCode::NotJoined,
+            Self::NotAdmin(_) => ErrorCode::NotAdmin,
+            Self::NotGroup(_) => ErrorCode::NotGroup,
+            Self::InvalidTitle { .. } => ErrorCode::InvalidTitle,
+            Self::TooManyMembers { .. } => ErrorCode::TooManyMembers,
+            Self::AlreadyMember { .. } => ErrorCode::AlreadyMember,
+            Self::MemberNotFound { .. } => ErrorCode::MemberNotFound,
             Self::InvalidPayload(_) => ErrorCode::InvalidPayload,
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::RateLimited { .. } => ErrorCode::RateLimited,

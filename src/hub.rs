@@ -52,6 +52,11 @@ pub enum PersonalEvent {
         user: UserId,
         seq: Seq,
     },
+    /// This user was added to a group.
+    AddedToConversation { conversation: ConversationId },
+    /// This user is no longer a member of a group (removed, or left): its connections leave
+    /// the room.
+    RemovedFromConversation { conversation: ConversationId },
     /// A session of this user was signed out: its connections must end.
     SessionEnded { session: String },
 }

@@ -35,7 +35,7 @@ pub mod user;
 mod writer;
 
 #[cfg(feature = "server")]
-pub use chat::{Chat, ChatConfig, Target};
+pub use chat::{Chat, ChatConfig, NewGroup, Opening, Target};
 #[cfg(feature = "server")]
 pub use connection::{Connection, Ending};
 #[cfg(feature = "server")]

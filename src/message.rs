@@ -4,7 +4,9 @@ use time::OffsetDateTime;
 
 use crate::error::ChatError;
 use crate::protocol::limits::{self, MessageRule};
-use crate::protocol::{ConversationId, MessageId, MessageView, Seq, UserId};
+use crate::protocol::{
+    ConversationId, EntryKind, MessageId, MessageView, Seq, TimelineEvent, UserId,
+};
 
 /// A message text as stored (`protocol::limits::check_message`): `\r\n` made `\n`, trimmed,
 /// 1 to `max` characters, no control character but line break and tab — NUL and its kind are
@@ -63,6 +65,9 @@ pub struct Message {
     pub body: String,
     pub client_id: Option<String>,
     pub created_at: OffsetDateTime,
+    /// A message, or a group's change (then `event` says which).
+    pub kind: EntryKind,
+    pub event: Option<Box<TimelineEvent>>,
 }
 
 impl From<&Message> for MessageView {
@@ -76,6 +81,8 @@ impl From<&Message> for MessageView {
             seq: m.seq,
             created_at: m.created_at,
             client_id: m.client_id.clone(),
+            kind: m.kind,
+            event: m.event.clone(),
         }
     }
 }

@@ -98,7 +98,7 @@ struct Envelope {
 )]
 enum Body {
     Message {
-        message: MessageView,
+        message: Box<MessageView>,
     },
     Personal {
         user: UserId,
@@ -112,7 +112,7 @@ enum Body {
     Ephemeral {
         topic: Topic,
         about: UserId,
-        event: ServerEvent,
+        event: Box<ServerEvent>,
     },
     /// Users whose first connection opened, or last one closed, on the sending node.
     Presence {
@@ -203,7 +203,7 @@ impl Relay {
     pub fn publish(&self, topic: Topic, event: &HubEvent) {
         let body = match (topic, event) {
             (_, HubEvent::Message(message)) => Body::Message {
-                message: message.view.clone(),
+                message: Box::new(message.view.clone()),
             },
             (Topic::User(user), HubEvent::Personal { pos, event }) => Body::Personal {
                 user,
@@ -214,7 +214,7 @@ impl Relay {
             (topic, HubEvent::Ephemeral(ephemeral)) => Body::Ephemeral {
                 topic,
                 about: ephemeral.about,
-                event: ephemeral.event.clone(),
+                event: Box::new(ephemeral.event.clone()),
             },
         };
         let n = self.published.fetch_add(1, Ordering::Relaxed) + 1;
@@ -383,7 +383,7 @@ fn inject(chat: &Chat, node: &str, body: Body) {
     match body {
         Body::Message { message } => chat.inject(
             Topic::Room(message.conv_id),
-            HubEvent::Message(Fanned::new(message)),
+            HubEvent::Message(Fanned::new(*message)),
         ),
         Body::Personal { user, pos, event } => chat.inject(
             Topic::User(user),
@@ -396,7 +396,7 @@ fn inject(chat: &Chat, node: &str, body: Body) {
             topic,
             about,
             event,
-        } => chat.inject(topic, HubEvent::Ephemeral(Ephemeral::new(about, event))),
+        } => chat.inject(topic, HubEvent::Ephemeral(Ephemeral::new(about, *event))),
         Body::Presence { online, offline } => chat.presence_heard(node, &online, &offline),
         Body::Roster { online } => chat.roster_heard(node, online),
         Body::Probe { .. } => {}

@@ -74,6 +74,11 @@ pub struct Config {
     #[arg(long, env = "NATTER_CONVERSATION_BURST", default_value_t = ChatConfig::DEFAULT_CONVERSATION_BURST)]
     pub conversation_burst: u32,
 
+    /// The most members a group conversation may have, its creator included
+    #[arg(long, env = "NATTER_MAX_GROUP_MEMBERS", default_value_t = ChatConfig::DEFAULT_MAX_GROUP_MEMBERS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..))]
+    pub max_group_members: usize,
+
     /// Sign-in attempts per minute on one username from one client address, also the burst
     /// (0: no limit)
     #[arg(long, env = "NATTER_LOGIN_RATE", default_value_t = ThrottleConfig::DEFAULT_LOGIN_PER_MINUTE)]
@@ -203,6 +208,7 @@ impl Config {
             max_connections_per_user: self.max_user_connections,
             conversations_per_hour: self.conversation_rate,
             conversation_burst: self.conversation_burst,
+            max_group_members: self.max_group_members,
             auth: AuthConfig {
                 token_ttl: std::time::Duration::from_secs(
                     self.token_ttl_minutes.saturating_mul(60),

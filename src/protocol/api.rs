@@ -24,9 +24,10 @@ pub struct AuthResponse {
     pub user: UserView,
 }
 
-/// `POST /api/conversations`: the other member by id (the seed's `user2_id`) or by name.
+/// `POST /api/conversations`: the other member by id (the seed's `user2_id`) or by name; or a
+/// group: its `title` and the other members by id (`memberIds`) and/or name (`usernames`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(examples(json!({"username": "bob"}), json!({"user2_id": 2}))))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"username": "bob"}), json!({"user2_id": 2}), json!({"title": "Launch", "memberIds": [2, 3]}))))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConversationRequest {
@@ -34,6 +35,42 @@ pub struct CreateConversationRequest {
     pub user2_id: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, rename = "memberIds", skip_serializing_if = "Option::is_none")]
+    pub member_ids: Option<Vec<UserId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usernames: Option<Vec<String>>,
+}
+
+/// `PATCH /api/conversations/{id}`: a group's new title.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"title": "Launch week"}))))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameRequest {
+    pub title: String,
+}
+
+/// `POST /api/conversations/{id}/members`: the user to add, by id or by name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"userId": 3}), json!({"username": "carol"}))))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddMemberRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// `POST /api/conversations/{id}/admins`: the member to make an admin.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"userId": 3}))))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MakeAdminRequest {
+    pub user_id: UserId,
 }
 
 /// `POST /api/conversations/{id}/messages`.

@@ -80,6 +80,18 @@ pub enum ErrorCode {
     /// The database is out of reach; nothing was changed (or, for a send with a `clientId`,
     /// a retry with the same id is stored once).
     StorageUnavailable,
+    /// Only a group's admins may do this (rename, add, remove, make admins).
+    NotAdmin,
+    /// The conversation is one-to-one: it has no title, admins or member changes.
+    NotGroup,
+    /// A group's title must be 1 to 100 characters after trimming, without control characters.
+    InvalidTitle,
+    /// A group may not have more members than the server allows.
+    TooManyMembers,
+    /// The user is already a member of the group.
+    AlreadyMember,
+    /// The user is not a member of the group.
+    MemberNotFound,
     /// Something failed on the server; nothing was changed.
     Internal,
 }
@@ -121,6 +133,12 @@ impl ErrorCode {
         Self::RequestTimeout,
         Self::ServerBusy,
         Self::StorageUnavailable,
+        Self::NotAdmin,
+        Self::NotGroup,
+        Self::InvalidTitle,
+        Self::TooManyMembers,
+        Self::AlreadyMember,
+        Self::MemberNotFound,
         Self::Internal,
     ];
 
@@ -132,14 +150,19 @@ impl ErrorCode {
             | Self::InvalidToken
             | Self::TokenExpired
             | Self::WrongCredentials => 401,
-            Self::NotMember | Self::SpoofedUser | Self::ForeignOrigin => 403,
-            Self::UserNotFound | Self::ConversationNotFound | Self::NotFound => 404,
+            Self::NotMember | Self::NotAdmin | Self::SpoofedUser | Self::ForeignOrigin => 403,
+            Self::UserNotFound
+            | Self::ConversationNotFound
+            | Self::MemberNotFound
+            | Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::RequestTimeout => 408,
             Self::UsernameTaken
             | Self::ClientIdReused
             | Self::AlreadyJoined
             | Self::NotJoined
+            | Self::NotGroup
+            | Self::AlreadyMember
             | Self::ResyncRequired => 409,
             Self::MessageTooLong | Self::PayloadTooLarge => 413,
             Self::InvalidUsername
@@ -148,6 +171,8 @@ impl ErrorCode {
             | Self::EmptyMessage
             | Self::InvalidMessage
             | Self::InvalidClientId
+            | Self::InvalidTitle
+            | Self::TooManyMembers
             | Self::InvalidPayload => 422,
             Self::InvalidQuery | Self::MalformedFrame | Self::UnknownEvent | Self::BinaryFrame => {
                 400
@@ -206,7 +231,13 @@ impl ErrorCode {
             | Self::PayloadTooLarge
             | Self::ForeignOrigin
             | Self::NotFound
-            | Self::MethodNotAllowed => false,
+            | Self::MethodNotAllowed
+            | Self::NotAdmin
+            | Self::NotGroup
+            | Self::InvalidTitle
+            | Self::TooManyMembers
+            | Self::AlreadyMember
+            | Self::MemberNotFound => false,
         }
     }
 
@@ -247,6 +278,12 @@ impl ErrorCode {
             Self::RequestTimeout => "requestTimeout",
             Self::ServerBusy => "serverBusy",
             Self::StorageUnavailable => "storageUnavailable",
+            Self::NotAdmin => "notAdmin",
+            Self::NotGroup => "notGroup",
+            Self::InvalidTitle => "invalidTitle",
+            Self::TooManyMembers => "tooManyMembers",
+            Self::AlreadyMember => "alreadyMember",
+            Self::MemberNotFound => "memberNotFound",
             Self::Internal => "internal",
         }
     }

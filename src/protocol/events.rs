@@ -16,13 +16,20 @@ pub struct Cursor {
     pub last_seq: Seq,
 }
 
-/// The seed's `createConvDto`: the other member, by id or by name.
+/// The seed's `createConvDto`: the other member, by id or by name; or a group: its `title`
+/// and the other members (`memberIds` and/or `usernames`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateConvDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user2_id: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, rename = "memberIds", skip_serializing_if = "Option::is_none")]
+    pub member_ids: Option<Vec<UserId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usernames: Option<Vec<String>>,
 }
 
 /// The seed's `message` object inside `sendMessage`.
@@ -44,11 +51,19 @@ pub struct NewMessage {
     deny_unknown_fields
 )]
 pub enum ClientCommand {
+    /// A one-to-one conversation (`user2_id` or `username`) or a group (`title` and
+    /// `memberIds` and/or `usernames`), inside `createConvDto` or bare.
     CreateConversation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         create_conv_dto: Option<CreateConvDto>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         username: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_ids: Option<Vec<UserId>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usernames: Option<Vec<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user_id: Option<UserId>,
     },
@@ -100,6 +115,35 @@ pub enum ClientCommand {
         conv_id: ConversationId,
         typing: bool,
     },
+    /// A group admin renames the group. Answered with `conversationUpdated`; the members'
+    /// timeline gets a `renamed` entry.
+    RenameConversation {
+        conv_id: ConversationId,
+        title: String,
+    },
+    /// A group admin adds a user (`memberId` or `username`). Answered with
+    /// `conversationUpdated`; the new member's connections get `conversationCreated`.
+    AddMember {
+        conv_id: ConversationId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        member_id: Option<UserId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+    },
+    /// A group admin removes a member (naming oneself is leaving). Answered with
+    /// `conversationUpdated`; the removed member's connections get `removedFromConversation`.
+    RemoveMember {
+        conv_id: ConversationId,
+        member_id: UserId,
+    },
+    /// A group admin makes a member an admin too. Answered with `conversationUpdated`.
+    MakeAdmin {
+        conv_id: ConversationId,
+        member_id: UserId,
+    },
+    /// The caller leaves a group for good (unlike `leaveConversation`, which only leaves the
+    /// room). Answered with `removedFromConversation`, which all the caller's connections get.
+    LeaveGroup { conv_id: ConversationId },
 }
 
 impl ClientCommand {
@@ -113,6 +157,11 @@ impl ClientCommand {
         "markRead",
         "ping",
         "typing",
+        "renameConversation",
+        "addMember",
+        "removeMember",
+        "makeAdmin",
+        "leaveGroup",
     ];
 
     /// The `userId` the payload claims, if any (checked against the authenticated user).
@@ -123,7 +172,14 @@ impl ClientCommand {
             | Self::JoinConversation { user_id, .. }
             | Self::LeaveConversation { user_id, .. }
             | Self::MarkRead { user_id, .. } => *user_id,
-            Self::Resume { .. } | Self::Ping {} | Self::Typing { .. } => None,
+            Self::Resume { .. }
+            | Self::Ping {}
+            | Self::Typing { .. }
+            | Self::RenameConversation { .. }
+            | Self::AddMember { .. }
+            | Self::RemoveMember { .. }
+            | Self::MakeAdmin { .. }
+            | Self::LeaveGroup { .. } => None,
         }
     }
 
@@ -138,6 +194,11 @@ impl ClientCommand {
             Self::MarkRead { .. } => "markRead",
             Self::Ping {} => "ping",
             Self::Typing { .. } => "typing",
+            Self::RenameConversation { .. } => "renameConversation",
+            Self::AddMember { .. } => "addMember",
+            Self::RemoveMember { .. } => "removeMember",
+            Self::MakeAdmin { .. } => "makeAdmin",
+            Self::LeaveGroup { .. } => "leaveGroup",
         }
     }
 }
@@ -195,6 +256,17 @@ pub enum ServerEvent {
     /// receiver's personal feed; not stored). `lastSeenAt` is to the minute; both are `false`
     /// and `null` for a user who hides their presence.
     Presence(PresenceView),
+    /// A group as it is after the caller's change: the answer to `renameConversation`,
+    /// `addMember`, `removeMember` and `makeAdmin`.
+    ConversationUpdated {
+        conversation: ConversationView,
+    },
+    /// The receiver is no longer a member (removed, or left): every connection of theirs has
+    /// left its room, and reading, sending and joining are refused from now on. Also the answer
+    /// to `leaveGroup`.
+    RemovedFromConversation {
+        conv_id: ConversationId,
+    },
     Error(ErrorView),
 }
 
@@ -212,6 +284,8 @@ impl ServerEvent {
             Self::Pong {} => "pong",
             Self::Typing { .. } => "typing",
             Self::Presence(_) => "presence",
+            Self::ConversationUpdated { .. } => "conversationUpdated",
+            Self::RemovedFromConversation { .. } => "removedFromConversation",
             Self::Error(_) => "error",
         }
     }

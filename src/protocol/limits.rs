@@ -28,6 +28,21 @@ pub const TYPING_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// flaky network does not flap).
 pub const OFFLINE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// A group's title: 1 to this many characters after trimming, no control character.
+pub const GROUP_TITLE_MAX_CHARS: usize = 100;
+/// The most members a group may have by default, its creator included (the server's
+/// `--max-group-members` may say otherwise).
+pub const DEFAULT_MAX_GROUP_MEMBERS: usize = 1000;
+
+/// A group title as it will be stored (trimmed), or `None` when it is empty, longer than
+/// [`GROUP_TITLE_MAX_CHARS`] or holds a control character.
+pub fn check_title(raw: &str) -> Option<&str> {
+    let title = raw.trim();
+    let len = title.chars().count();
+    ((1..=GROUP_TITLE_MAX_CHARS).contains(&len) && !title.chars().any(char::is_control))
+        .then_some(title)
+}
+
 /// Why a username is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsernameRule {

@@ -31,6 +31,92 @@ pub struct MessageView {
     /// The sender's idempotency key, when the sender gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// `message`, or `event`: a membership change or a rename in a group, at its place in the
+    /// timeline (its sender is the actor, `message` the sentence to show, `event` the change).
+    #[serde(default)]
+    pub kind: EntryKind,
+    /// What changed, for an `event` entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Box<TimelineEvent>>,
+}
+
+/// What a timeline entry is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EntryKind {
+    /// A message someone wrote.
+    #[default]
+    Message,
+    /// A change of the group (see `TimelineEvent`).
+    Event,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Message => "message",
+            Self::Event => "event",
+        }
+    }
+}
+
+/// A change of a group, as its timeline shows it: `actor` did `change` (to `subject`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEvent {
+    pub change: Change,
+    /// Who made the change (for `promoted`: the admin who left).
+    pub actor: UserView,
+    /// Who it was made to (`added`, `removed`, `madeAdmin`, `promoted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<UserView>,
+    /// The group's title after the change (`created`, `renamed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// The kinds of change a group's timeline records.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Change {
+    /// The actor created the group, titled `title`.
+    Created,
+    /// The actor renamed the group to `title`.
+    Renamed,
+    /// The actor added `subject`.
+    Added,
+    /// The actor removed `subject`.
+    Removed,
+    /// The actor left.
+    Left,
+    /// The actor made `subject` an admin.
+    MadeAdmin,
+    /// `subject` became an admin because the last admin (the actor) left.
+    Promoted,
+}
+
+impl TimelineEvent {
+    /// The sentence a timeline shows for the change ("alice added carol").
+    pub fn sentence(&self) -> String {
+        let actor = &self.actor.username;
+        let subject = self
+            .subject
+            .as_ref()
+            .map_or("someone", |s| s.username.as_str());
+        let title = self.title.as_deref().unwrap_or_default();
+        match self.change {
+            Change::Created => format!("{actor} created the group \u{201c}{title}\u{201d}"),
+            Change::Renamed => format!("{actor} renamed the group to \u{201c}{title}\u{201d}"),
+            Change::Added => format!("{actor} added {subject}"),
+            Change::Removed => format!("{actor} removed {subject}"),
+            Change::Left => format!("{actor} left"),
+            Change::MadeAdmin => format!("{actor} made {subject} an admin"),
+            Change::Promoted => format!("{subject} is now an admin"),
+        }
+    }
 }
 
 /// A conversation as one of its members sees it.
@@ -41,7 +127,16 @@ pub struct ConversationView {
     pub id: ConversationId,
     /// `conversation_{id}`.
     pub room: String,
+    /// `direct` (one-to-one) or `group`.
+    #[serde(default)]
+    pub kind: ConversationKind,
+    /// A group's title; `null` for a direct conversation.
+    #[serde(default)]
+    pub title: Option<String>,
     pub members: Vec<UserView>,
+    /// The members who are admins of a group (empty for a direct conversation).
+    #[serde(default)]
+    pub admins: Vec<UserId>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub last_message: Option<MessageView>,
@@ -55,6 +150,25 @@ pub struct ConversationView {
     /// their own: presence is shown both ways or not at all).
     #[serde(default)]
     pub presence: Vec<PresenceView>,
+}
+
+/// A one-to-one conversation or a group.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConversationKind {
+    #[default]
+    Direct,
+    Group,
+}
+
+impl ConversationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Group => "group",
+        }
+    }
 }
 
 /// Whether a user is online, and when they were last seen (to the minute).

@@ -10,7 +10,7 @@ use crate::clock::{UnixMillis, system_now};
 use crate::error::ChatError;
 use crate::hub::PersonalEvent;
 use crate::message::Message;
-use crate::protocol::{ConversationId, FeedPos, ReadMark, Seq, UserId};
+use crate::protocol::{ConversationId, ConversationKind, FeedPos, ReadMark, Seq, UserId};
 use crate::user::User;
 
 /// Whether a user may see a conversation.
@@ -34,6 +34,11 @@ pub struct Created {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversationRecord {
     pub id: ConversationId,
+    pub kind: ConversationKind,
+    /// A group's title.
+    pub title: Option<String>,
+    /// A group's admins, in member order.
+    pub admins: Vec<UserId>,
     pub created_at: OffsetDateTime,
     pub last_seq: Seq,
     pub members: Vec<User>,
@@ -124,8 +129,8 @@ impl Store {
         &self,
         id: ConversationId,
     ) -> Result<Option<ConversationRecord>, ChatError> {
-        let sql = "SELECT c.id, c.created_at, c.last_seq FROM conversations c WHERE c.id = $1";
-        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq, u.last_seen_at, u.share_presence \
+        let sql = "SELECT c.id, c.kind, c.title, c.created_at, c.last_seq FROM conversations c WHERE c.id = $1";
+        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq, u.last_seen_at, u.share_presence, m.role \
                            FROM conversation_members m \
                            JOIN users u ON u.id = m.user_id WHERE m.conversation_id = $1 ORDER BY u.id";
         let last_sql =
@@ -144,9 +149,9 @@ impl Store {
         &self,
         user: UserId,
     ) -> Result<Vec<ConversationRecord>, ChatError> {
-        let sql = "SELECT c.id, c.created_at, c.last_seq FROM conversations c \
+        let sql = "SELECT c.id, c.kind, c.title, c.created_at, c.last_seq FROM conversations c \
                    JOIN conversation_members me ON me.conversation_id = c.id AND me.user_id = $1";
-        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq, u.last_seen_at, u.share_presence \
+        let members_sql = "SELECT m.conversation_id, u.id, u.username, m.last_read_seq, u.last_seen_at, u.share_presence, m.role \
                            FROM conversation_members m \
                            JOIN users u ON u.id = m.user_id \
                            WHERE m.conversation_id IN (SELECT conversation_id FROM conversation_members WHERE user_id = $1) \
@@ -191,6 +196,8 @@ fn direct_key(a: UserId, b: UserId) -> String {
 #[derive(sqlx::FromRow)]
 struct ConversationRow {
     id: i64,
+    kind: String,
+    title: Option<String>,
     created_at: i64,
     last_seq: i64,
 }
@@ -201,6 +208,16 @@ impl ConversationRow {
         let mine = || members.iter().filter(|m| m.conversation_id == self.id);
         ConversationRecord {
             id: ConversationId(self.id),
+            kind: if self.kind == ConversationKind::Group.as_str() {
+                ConversationKind::Group
+            } else {
+                ConversationKind::Direct
+            },
+            title: self.title,
+            admins: mine()
+                .filter(|m| m.role == ADMIN)
+                .map(|m| UserId(m.id))
+                .collect(),
             created_at: UnixMillis(self.created_at).to_datetime(),
             last_seq: Seq(self.last_seq),
             members: mine().map(MemberRow::user).collect(),
@@ -230,7 +247,11 @@ struct MemberRow {
     last_read_seq: i64,
     last_seen_at: Option<i64>,
     share_presence: bool,
+    role: String,
 }
+
+/// `conversation_members.role` of a group's admin.
+pub(super) const ADMIN: &str = "admin";
 
 impl MemberRow {
     fn user(&self) -> User {

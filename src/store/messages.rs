@@ -7,7 +7,7 @@ use crate::clock::{UnixMillis, system_now};
 use crate::error::ChatError;
 use crate::hub::PersonalEvent;
 use crate::message::{ClientMessageId, Message, MessageBody};
-use crate::protocol::{ConversationId, FeedPos, MessageId, Seq, UserId};
+use crate::protocol::{ConversationId, EntryKind, FeedPos, MessageId, Seq, UserId};
 use crate::user::User;
 
 /// A message to store: the writer's unit of work.
@@ -43,7 +43,7 @@ pub struct Page {
 }
 
 pub(super) const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.seq, m.sender_id, u.username AS sender_name, \
-                              m.body, m.client_id, m.created_at FROM messages m JOIN users u ON u.id = m.sender_id";
+                              m.body, m.client_id, m.created_at, m.kind, m.event FROM messages m JOIN users u ON u.id = m.sender_id";
 
 impl Store {
     /// Commits a batch of sends in one transaction — one commit, one fsync, for all of them
@@ -146,6 +146,8 @@ impl Store {
                         body: send.body.as_str().to_owned(),
                         client_id: client.map(str::to_owned),
                         created_at: now.to_datetime(),
+                        kind: EntryKind::Message,
+                        event: None,
                     },
                     fresh: true,
                 }));
@@ -282,6 +284,8 @@ pub(super) struct MessageRow {
     body: String,
     client_id: Option<String>,
     created_at: i64,
+    kind: String,
+    event: Option<String>,
 }
 
 impl From<MessageRow> for Message {
@@ -295,6 +299,18 @@ impl From<MessageRow> for Message {
             body: row.body,
             client_id: row.client_id,
             created_at: UnixMillis(row.created_at).to_datetime(),
+            kind: if row.kind == EntryKind::Event.as_str() {
+                EntryKind::Event
+            } else {
+                EntryKind::Message
+            },
+            event: row.event.and_then(|json| {
+                serde_json::from_str(&json)
+                    .inspect_err(
+                        |error| tracing::error!(%error, "a stored timeline event does not decode"),
+                    )
+                    .ok()
+            }),
         }
     }
 }

@@ -11,6 +11,7 @@
 
 mod conversations;
 mod events;
+mod groups;
 mod messages;
 mod sessions;
 mod users;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use conversations::{Access, ConversationRecord, Created, MemberSeen};
+pub use groups::{GroupChange, GroupMember, GroupState, Plan};
 pub use messages::{Inserted, MarkMoved, NewSend, Page};
 pub use sessions::LiveSession;
 pub use users::{PresenceAudience, StoredCredentials};

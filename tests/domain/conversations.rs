@@ -60,8 +60,12 @@ async fn both_members_hear_of_a_new_conversation_and_the_creator_once(engine: En
         create_conv_dto: Some(CreateConvDto {
             user2_id: Some(bob.id()),
             username: None,
+            ..CreateConvDto::default()
         }),
         username: None,
+        title: None,
+        member_ids: None,
+        usernames: None,
         user_id: Some(alice.id()),
     };
     assert!(
@@ -105,8 +109,12 @@ async fn the_creating_connection_is_in_the_room(engine: Engine) {
         create_conv_dto: Some(CreateConvDto {
             user2_id: Some(bob.id()),
             username: None,
+            ..CreateConvDto::default()
         }),
         username: None,
+        title: None,
+        member_ids: None,
+        usernames: None,
         user_id: None,
     };
     assert!(alice_conn.handle(command, None).await.is_none());

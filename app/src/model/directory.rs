@@ -221,7 +221,7 @@ fn read_mark(conversation: &ConversationView, user: UserId) -> Seq {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter::protocol::{MessageId, UserView};
+    use natter::protocol::{ConversationKind, EntryKind, MessageId, UserView};
     use time::Duration;
 
     const ALICE: UserId = UserId(1);
@@ -249,6 +249,9 @@ mod tests {
             unread: 0,
             read_up_to: Vec::new(),
             presence: Vec::new(),
+            kind: ConversationKind::Direct,
+            title: None,
+            admins: Vec::new(),
         }
     }
 
@@ -263,6 +266,8 @@ mod tests {
             seq,
             created_at: at(minute),
             client_id: None,
+            kind: EntryKind::Message,
+            event: None,
         }
     }
 

@@ -332,7 +332,7 @@ pub struct Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter::protocol::MessageId;
+    use natter::protocol::{EntryKind, MessageId};
     use time::OffsetDateTime;
 
     const ME: UserId = UserId(1);
@@ -349,6 +349,8 @@ mod tests {
             seq: natter::protocol::Seq(1),
             created_at: OffsetDateTime::UNIX_EPOCH,
             client_id: Some(client_id.to_owned()),
+            kind: EntryKind::Message,
+            event: None,
         }
     }
 

@@ -181,9 +181,11 @@ impl Requests {
             (ServerEvent::NewMessage { message } | ServerEvent::MessageSent { message }, _) => {
                 Inbound::Message(message)
             }
-            (ServerEvent::ConversationCreated { conversation }, _) => {
-                Inbound::Conversation(conversation)
-            }
+            (
+                ServerEvent::ConversationCreated { conversation }
+                | ServerEvent::ConversationUpdated { conversation },
+                _,
+            ) => Inbound::Conversation(conversation),
             (ServerEvent::Resumed { conversations }, _) => Inbound::Resumed(conversations),
             (
                 ServerEvent::Typing {
@@ -232,6 +234,8 @@ impl Requests {
             (
                 ServerEvent::JoinedConversation { .. }
                 | ServerEvent::LeftConversation { .. }
+                // Groups are not shown yet: a removal shows at the next resume.
+                | ServerEvent::RemovedFromConversation { .. }
                 | ServerEvent::Pong {},
                 _,
             ) => Inbound::Nothing,
@@ -257,7 +261,7 @@ impl Requests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter::protocol::{ErrorCode, MessageId};
+    use natter::protocol::{EntryKind, ErrorCode, MessageId};
     use serde_json::{Value, json};
     use time::OffsetDateTime;
 
@@ -272,6 +276,8 @@ mod tests {
             seq,
             created_at: OffsetDateTime::UNIX_EPOCH,
             client_id: client_id.map(str::to_owned),
+            kind: EntryKind::Message,
+            event: None,
         }
     }
 

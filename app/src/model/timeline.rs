@@ -276,7 +276,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter::protocol::{ConversationId, MessageId, UserId};
+    use natter::protocol::{ConversationId, EntryKind, MessageId, UserId};
     use time::OffsetDateTime;
 
     fn message(seq: i64, client_id: Option<&str>) -> MessageView {
@@ -290,6 +290,8 @@ mod tests {
             seq,
             created_at: OffsetDateTime::UNIX_EPOCH,
             client_id: client_id.map(str::to_owned),
+            kind: EntryKind::Message,
+            event: None,
         }
     }
 

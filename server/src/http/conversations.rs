@@ -4,13 +4,14 @@
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use natter::Target;
 use natter::protocol::{
-    ConversationId, ConversationView, CreateConversationRequest, ErrorView, MarkReadRequest,
-    MessagePage, MessageView, PostMessageRequest, ReadMark, Seq,
+    AddMemberRequest, ConversationId, ConversationView, CreateConversationRequest, ErrorView,
+    MakeAdminRequest, MarkReadRequest, MessagePage, MessageView, PostMessageRequest, ReadMark,
+    RenameRequest, Seq, UserId,
 };
+use natter::{Opening, Target};
 use serde::Deserialize;
 use utoipa::openapi::path::{Parameter, ParameterIn};
 
@@ -26,7 +27,17 @@ pub fn routes() -> Router<AppState> {
             "/api/conversations",
             get(list_conversations).post(create_conversation),
         )
-        .route("/api/conversations/{id}", get(get_conversation))
+        .route(
+            "/api/conversations/{id}",
+            get(get_conversation).patch(rename_conversation),
+        )
+        .route("/api/conversations/{id}/members", post(add_member))
+        .route("/api/conversations/{id}/members/me", delete(leave_group))
+        .route(
+            "/api/conversations/{id}/members/{user_id}",
+            delete(remove_member),
+        )
+        .route("/api/conversations/{id}/admins", post(make_admin))
         .route("/api/conversations/{id}/read", post(mark_read))
         .route(
             "/api/conversations/{id}/messages",
@@ -49,14 +60,16 @@ pub(crate) async fn list_conversations(
 
 /// `POST /api/conversations` with `{"user2_id": n}` or `{"username": "…"}`: 201 with a new
 /// conversation (announced to both members), 200 with the existing one; 404 unknown user, 422
-/// for yourself.
+/// for yourself. With `{"title": "…", "memberIds": […]}` (and/or `"usernames"`): 201 with a new
+/// group of the caller (its admin) and those members, announced to all of them.
 #[utoipa::path(post, path = "/api/conversations", tag = "conversations", request_body = CreateConversationRequest,
     security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 201, description = "Created and announced to both members", body = ConversationView),
-        (status = 200, description = "The existing conversation of the two users", body = ConversationView),
+        (status = 201, description = "Created and announced to every member (a one-to-one conversation or a group)", body = ConversationView),
+        (status = 200, description = "The existing one-to-one conversation of the two users", body = ConversationView),
         (status = 404, description = "`userNotFound`", body = ErrorView),
-        (status = 422, description = "`cannotMessageSelf`, `invalidPayload`", body = ErrorView),
+        (status = 422, description = "`cannotMessageSelf`, `invalidTitle`, `tooManyMembers`, `invalidPayload`", body = ErrorView),
+        (status = 429, description = "`rateLimited`: too many new conversations", body = ErrorView),
     ))]
 pub(crate) async fn create_conversation(
     State(state): State<AppState>,
@@ -64,10 +77,14 @@ pub(crate) async fn create_conversation(
     body: Result<JsonBody<CreateConversationRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<ConversationView>), ApiError> {
     let JsonBody(request) = body?;
-    let opened = state
-        .chat
-        .open_conversation(&me, Target::from_parts(request.user2_id, request.username)?)
-        .await?;
+    let opening = Opening::from_parts(
+        request.user2_id,
+        request.username,
+        request.title,
+        request.member_ids,
+        request.usernames,
+    )?;
+    let opened = state.chat.open(&me, opening).await?;
     let status = if opened.fresh {
         StatusCode::CREATED
     } else {
@@ -210,6 +227,138 @@ pub(crate) async fn mark_read(
         state
             .chat
             .mark_read(&me, ConversationId(id), request.seq)
+            .await?,
+    ))
+}
+
+/// `PATCH /api/conversations/{id}` with `{"title": "…"}`: an admin renames a group (the
+/// members' timeline gets a `renamed` entry). Answers the group.
+#[utoipa::path(patch, path = "/api/conversations/{id}", tag = "groups", request_body = RenameRequest,
+    params(("id" = i64, Path, description = "Conversation id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The group, renamed", body = ConversationView),
+        (status = 403, description = "`notMember`, `notAdmin`", body = ErrorView),
+        (status = 404, description = "`conversationNotFound`", body = ErrorView),
+        (status = 409, description = "`notGroup`: a one-to-one conversation has no title", body = ErrorView),
+        (status = 422, description = "`invalidTitle`", body = ErrorView),
+    ))]
+pub(crate) async fn rename_conversation(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<JsonBody<RenameRequest>, ApiError>,
+) -> Result<Json<ConversationView>, ApiError> {
+    let (Path(id), JsonBody(request)) = (id?, body?);
+    Ok(Json(
+        state
+            .chat
+            .rename_group(&me, ConversationId(id), &request.title)
+            .await?,
+    ))
+}
+
+/// `POST /api/conversations/{id}/members` with `{"userId": n}` or `{"username": "…"}`: an admin
+/// adds a user to a group; the new member's connections get `conversationCreated`. Answers
+/// the group.
+#[utoipa::path(post, path = "/api/conversations/{id}/members", tag = "groups", request_body = AddMemberRequest,
+    params(("id" = i64, Path, description = "Conversation id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The group, with the new member", body = ConversationView),
+        (status = 403, description = "`notMember`, `notAdmin`", body = ErrorView),
+        (status = 404, description = "`conversationNotFound`, `userNotFound`", body = ErrorView),
+        (status = 409, description = "`notGroup`, `alreadyMember`", body = ErrorView),
+        (status = 422, description = "`tooManyMembers`, `invalidPayload`", body = ErrorView),
+    ))]
+pub(crate) async fn add_member(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<JsonBody<AddMemberRequest>, ApiError>,
+) -> Result<Json<ConversationView>, ApiError> {
+    let (Path(id), JsonBody(request)) = (id?, body?);
+    let target = Target::from_parts(request.user_id, request.username).map_err(|_| {
+        natter::ChatError::InvalidPayload(
+            "name the user to add: either `userId` or `username`".into(),
+        )
+    })?;
+    Ok(Json(
+        state
+            .chat
+            .add_member(&me, ConversationId(id), target)
+            .await?,
+    ))
+}
+
+/// `DELETE /api/conversations/{id}/members/{userId}`: an admin removes a member (naming
+/// oneself is leaving); the removed member's connections leave the room and get
+/// `removedFromConversation`. 204.
+#[utoipa::path(delete, path = "/api/conversations/{id}/members/{userId}", tag = "groups",
+    params(("id" = i64, Path, description = "Conversation id"), ("userId" = i64, Path, description = "The member to remove")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 403, description = "`notMember`, `notAdmin`", body = ErrorView),
+        (status = 404, description = "`conversationNotFound`, `memberNotFound`", body = ErrorView),
+        (status = 409, description = "`notGroup`", body = ErrorView),
+    ))]
+pub(crate) async fn remove_member(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ids: Result<Path<(i64, i64)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path((id, user)) = ids?;
+    state
+        .chat
+        .remove_member(&me, ConversationId(id), UserId(user))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/conversations/{id}/members/me`: the caller leaves a group; when they were its
+/// last admin, the longest-standing member left becomes one. 204.
+#[utoipa::path(delete, path = "/api/conversations/{id}/members/me", tag = "groups",
+    params(("id" = i64, Path, description = "Conversation id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 204, description = "Left"),
+        (status = 403, description = "`notMember`", body = ErrorView),
+        (status = 404, description = "`conversationNotFound`", body = ErrorView),
+        (status = 409, description = "`notGroup`: a one-to-one conversation cannot be left", body = ErrorView),
+    ))]
+pub(crate) async fn leave_group(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path(id) = id?;
+    state.chat.leave_group(&me, ConversationId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/conversations/{id}/admins` with `{"userId": n}`: an admin makes a member an admin
+/// too. Answers the group.
+#[utoipa::path(post, path = "/api/conversations/{id}/admins", tag = "groups", request_body = MakeAdminRequest,
+    params(("id" = i64, Path, description = "Conversation id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The group", body = ConversationView),
+        (status = 403, description = "`notMember`, `notAdmin`", body = ErrorView),
+        (status = 404, description = "`conversationNotFound`, `memberNotFound`", body = ErrorView),
+        (status = 409, description = "`notGroup`", body = ErrorView),
+    ))]
+pub(crate) async fn make_admin(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<JsonBody<MakeAdminRequest>, ApiError>,
+) -> Result<Json<ConversationView>, ApiError> {
+    let (Path(id), JsonBody(request)) = (id?, body?);
+    Ok(Json(
+        state
+            .chat
+            .make_admin(&me, ConversationId(id), request.user_id)
             .await?,
     ))
 }

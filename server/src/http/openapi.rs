@@ -13,8 +13,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use natter::protocol::Seq;
 use natter::protocol::limits::{
-    CLIENT_ID_MAX_LEN, DEFAULT_MESSAGE_MAX_CHARS, DEFAULT_PAGE, MAX_PAGE, PASSWORD_MAX_CHARS,
-    PASSWORD_MIN_CHARS, USERNAME_MAX_CHARS, USERNAME_MIN_CHARS,
+    CLIENT_ID_MAX_LEN, DEFAULT_MAX_GROUP_MEMBERS, DEFAULT_MESSAGE_MAX_CHARS, DEFAULT_PAGE,
+    GROUP_TITLE_MAX_CHARS, MAX_PAGE, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, USERNAME_MAX_CHARS,
+    USERNAME_MIN_CHARS,
 };
 use serde_json::{Value, json};
 use utoipa::openapi::link::LinkBuilder;
@@ -50,6 +51,11 @@ use crate::state::AppState;
         conversations::list_messages,
         conversations::post_message,
         conversations::mark_read,
+        conversations::rename_conversation,
+        conversations::add_member,
+        conversations::remove_member,
+        conversations::leave_group,
+        conversations::make_admin,
     ),
     modifiers(&Security, &Rules, &Refusals, &Links),
 )]
@@ -268,12 +274,54 @@ impl Modify for Rules {
         let seq = object(schemas, "Seq");
         seq.minimum = Some(Seq::ZERO.0.into());
 
+        let rename = object(schemas, "RenameRequest");
+        title(property(rename, "title"));
+
         one_of_target(schemas);
+        one_of_member(schemas);
     }
 }
 
+/// A group title as `limits::check_title` accepts it.
+fn title(object: &mut Object) {
+    object.pattern = Some(search_pattern(GROUP_TITLE_MAX_CHARS));
+    object.description = Some(format!(
+        "Stored trimmed; then 1 to {GROUP_TITLE_MAX_CHARS} characters, no control character \
+         (else 422 `invalidTitle`)"
+    ));
+}
+
+/// `AddMemberRequest` names the user by exactly one of `userId` and `username`.
+fn one_of_member(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
+    let request = object(schemas, "AddMemberRequest");
+    let (description, examples) = (request.description.take(), request.examples.clone());
+    let null = || ObjectBuilder::new().schema_type(Type::Null);
+    let mut name = ObjectBuilder::new().schema_type(Type::String).build();
+    username(&mut name);
+    let by_id = ObjectBuilder::new()
+        .property("userId", Ref::from_schema_name("UserId"))
+        .required("userId")
+        .property("username", null())
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let by_name = ObjectBuilder::new()
+        .property("username", name)
+        .required("username")
+        .property("userId", null())
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    schemas.insert(
+        "AddMemberRequest".to_owned(),
+        OneOfBuilder::new()
+            .description(description)
+            .examples(examples)
+            .item(by_id)
+            .item(by_name)
+            .into(),
+    );
+}
+
 /// `CreateConversationRequest` names the other member by exactly one of `user2_id` and
-/// `username` (the other absent or `null`): two shapes, not one object with two optionals.
+/// `username` (the other absent or `null`), or is a group (`title`, and the members by
+/// `memberIds` and/or `usernames`): three shapes, not one object with five optionals.
 fn one_of_target(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
     let request = object(schemas, "CreateConversationRequest");
     let (description, examples) = (request.description.take(), request.examples.clone());
@@ -290,6 +338,28 @@ fn one_of_target(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
         .required("username")
         .property("user2_id", null())
         .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let mut group_title = ObjectBuilder::new().schema_type(Type::String).build();
+    title(&mut group_title);
+    let mut member_name = ObjectBuilder::new().schema_type(Type::String).build();
+    username(&mut member_name);
+    let group = ObjectBuilder::new()
+        .description(Some(format!(
+            "A group: the caller and the users named (at least one other; unknown: 404 \
+             `userNotFound`; none: 422 `invalidPayload`; more than the server's \
+             `--max-group-members`, {DEFAULT_MAX_GROUP_MEMBERS} by default, with the caller: \
+             422 `tooManyMembers`)"
+        )))
+        .property("title", group_title)
+        .required("title")
+        .property(
+            "memberIds",
+            utoipa::openapi::schema::ArrayBuilder::new().items(Ref::from_schema_name("UserId")),
+        )
+        .property(
+            "usernames",
+            utoipa::openapi::schema::ArrayBuilder::new().items(member_name),
+        )
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
     schemas.insert(
         "CreateConversationRequest".to_owned(),
         OneOfBuilder::new()
@@ -297,6 +367,7 @@ fn one_of_target(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
             .examples(examples)
             .item(by_id)
             .item(by_name)
+            .item(group)
             .into(),
     );
 }

@@ -38,8 +38,12 @@ pub fn create(user2_id: UserId) -> ClientCommand {
         create_conv_dto: Some(CreateConvDto {
             user2_id: Some(user2_id),
             username: None,
+            ..CreateConvDto::default()
         }),
         username: None,
+        title: None,
+        member_ids: None,
+        usernames: None,
         user_id: None,
     }
 }

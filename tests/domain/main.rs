@@ -12,6 +12,7 @@ mod auth;
 mod commands;
 mod conversations;
 mod delivery;
+mod groups;
 mod messages;
 mod read_marks;
 mod relay;

@@ -5,6 +5,7 @@
 
 mod abuse;
 mod around;
+mod groups;
 mod rest;
 mod socketio;
 #[path = "../support/mod.rs"]

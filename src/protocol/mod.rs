@@ -58,6 +58,8 @@ mod tests {
             "resumed",
             "conversationRead",
             "pong",
+            "conversationUpdated",
+            "removedFromConversation",
             "error",
         ] {
             assert!(

@@ -8,7 +8,7 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use natter::protocol::{ConversationId, MessageView, Seq};
+use natter::protocol::{ConversationId, EntryKind, MessageView, Seq};
 
 use crate::components::sidebar::{bell, bell_off, hue};
 use crate::model::around::presence_line;
@@ -336,6 +336,17 @@ fn MessageItem(item: Item, partner_read: Memo<Seq>, seen: Memo<Seq>) -> impl Int
         Item::NewMessages => view! {
             <li class="new-messages" data-testid="new-messages">
                 <span>"New messages"</span>
+            </li>
+        }
+        .into_any(),
+        // A group's change ("alice added carol"): a small centred line, styled as the day
+        // headings are.
+        Item::Row {
+            row: Row::Stored(message),
+            ..
+        } if message.kind == EntryKind::Event => view! {
+            <li class="day timeline-event" data-testid="timeline-event" data-seq=message.seq.0>
+                <span>{message.message}</span>
             </li>
         }
         .into_any(),

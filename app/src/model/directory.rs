@@ -119,6 +119,10 @@ impl Directory {
                 entry.partner_read = entry
                     .partner_read
                     .max(read_mark(&conversation, entry.partner_id));
+                if let Some(title) = &conversation.title {
+                    // A group renamed.
+                    entry.partner.clone_from(title);
+                }
                 entry.conversation = conversation;
                 false
             }
@@ -201,13 +205,15 @@ impl Directory {
     }
 }
 
+/// The other member and the name to show: their name, or a group's title.
 fn partner_of(me: UserId, conversation: &ConversationView) -> (UserId, String) {
-    conversation
+    let (id, name) = conversation
         .members
         .iter()
         .find(|m| m.id != me)
         .or_else(|| conversation.members.first())
-        .map_or((me, String::new()), |m| (m.id, m.username.clone()))
+        .map_or((me, String::new()), |m| (m.id, m.username.clone()));
+    (id, conversation.title.clone().unwrap_or(name))
 }
 
 fn read_mark(conversation: &ConversationView, user: UserId) -> Seq {
@@ -289,6 +295,18 @@ mod tests {
         assert!(directory.record(&message(1, 1, UserId(11), 5), None));
         assert_eq!(partners(&directory), ["bob", "carol"]);
         assert_eq!(directory.last_seq(ConversationId(1)), Seq(1));
+    }
+
+    #[test]
+    fn a_group_is_listed_by_its_title_and_renamed_in_place() {
+        let mut group = conversation(1, "bob", 1);
+        group.kind = ConversationKind::Group;
+        group.title = Some("Launch".into());
+        let mut directory = Directory::new(ALICE, vec![group.clone(), conversation(2, "carol", 0)]);
+        assert_eq!(partners(&directory), ["Launch", "carol"]);
+        group.title = Some("Launch week".into());
+        assert!(!directory.upsert(group));
+        assert_eq!(partners(&directory), ["Launch week", "carol"]);
     }
 
     #[test]

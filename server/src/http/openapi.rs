@@ -328,16 +328,26 @@ fn one_of_target(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
     let null = || ObjectBuilder::new().schema_type(Type::Null);
     let mut name = ObjectBuilder::new().schema_type(Type::String).build();
     username(&mut name);
+    // Each shape also takes the others' fields as `null` (absent, as the server reads them).
     let by_id = ObjectBuilder::new()
         .property("user2_id", Ref::from_schema_name("UserId"))
         .required("user2_id")
         .property("username", null())
+        .property("title", null())
+        .property("memberIds", null())
+        .property("usernames", null())
         .additional_properties(Some(AdditionalProperties::FreeForm(false)));
     let by_name = ObjectBuilder::new()
         .property("username", name)
         .required("username")
         .property("user2_id", null())
+        .property("title", null())
+        .property("memberIds", null())
+        .property("usernames", null())
         .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let or_null = |schema: utoipa::openapi::schema::ArrayBuilder| {
+        OneOfBuilder::new().item(schema).item(null())
+    };
     let mut group_title = ObjectBuilder::new().schema_type(Type::String).build();
     title(&mut group_title);
     let mut member_name = ObjectBuilder::new().schema_type(Type::String).build();
@@ -353,12 +363,16 @@ fn one_of_target(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
         .required("title")
         .property(
             "memberIds",
-            utoipa::openapi::schema::ArrayBuilder::new().items(Ref::from_schema_name("UserId")),
+            or_null(
+                utoipa::openapi::schema::ArrayBuilder::new().items(Ref::from_schema_name("UserId")),
+            ),
         )
         .property(
             "usernames",
-            utoipa::openapi::schema::ArrayBuilder::new().items(member_name),
+            or_null(utoipa::openapi::schema::ArrayBuilder::new().items(member_name)),
         )
+        .property("user2_id", null())
+        .property("username", null())
         .additional_properties(Some(AdditionalProperties::FreeForm(false)));
     schemas.insert(
         "CreateConversationRequest".to_owned(),
@@ -574,11 +588,24 @@ impl Modify for Links {
                     ("ListMessages", "list_messages"),
                     ("PostMessage", "post_message"),
                     ("MarkRead", "mark_read"),
+                    ("RenameConversation", "rename_conversation"),
+                    ("AddMember", "add_member"),
+                    ("MakeAdmin", "make_admin"),
+                    ("LeaveGroup", "leave_group"),
                 ] {
                     response
                         .links
                         .insert(name.to_owned(), conversation_id(target).into());
                 }
+                response.links.insert(
+                    "RemoveMember".to_owned(),
+                    LinkBuilder::new()
+                        .operation_id("remove_member")
+                        .parameter("id", "$response.body#/id")
+                        .parameter("userId", "$response.body#/members/1/id")
+                        .build()
+                        .into(),
+                );
             }
         }
         let registered = openapi

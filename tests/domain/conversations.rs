@@ -7,10 +7,9 @@ use natter::protocol::{
 };
 use natter::store::Engine;
 use natter::{ChatError, Target};
-use tokio::time::timeout;
 
 use crate::commands::join;
-use crate::support::{Fixture, next};
+use crate::support::{Fixture, next_not_presence, quiet};
 
 async fn opening_a_conversation_twice_returns_the_same_one(engine: Engine) {
     let f = Fixture::new(engine).await;
@@ -74,12 +73,12 @@ async fn both_members_hear_of_a_new_conversation_and_the_creator_once(engine: En
             .await
             .is_none()
     );
-    let reply = next(&mut alice_conn).await;
+    let reply = next_not_presence(&mut alice_conn).await;
     assert_eq!(reply.reference.as_deref(), Some("r1"));
     let ServerEvent::ConversationCreated { conversation } = reply.event else {
         panic!()
     };
-    let heard = next(&mut bob_conn).await;
+    let heard = next_not_presence(&mut bob_conn).await;
     assert_eq!(heard.reference, None);
     assert!(
         matches!(heard.event, ServerEvent::ConversationCreated { conversation: ref c } if c.id == conversation.id)
@@ -91,9 +90,7 @@ async fn both_members_hear_of_a_new_conversation_and_the_creator_once(engine: En
         matches!(again.event, ServerEvent::ConversationCreated { conversation: ref c } if c.id == conversation.id)
     );
     assert!(
-        timeout(Duration::from_millis(200), alice_conn.next_frame())
-            .await
-            .is_err(),
+        quiet(&mut alice_conn, Duration::from_millis(200)).await,
         "nothing more for alice"
     );
 }
@@ -118,7 +115,8 @@ async fn the_creating_connection_is_in_the_room(engine: Engine) {
         user_id: None,
     };
     assert!(alice_conn.handle(command, None).await.is_none());
-    let ServerEvent::ConversationCreated { conversation } = next(&mut alice_conn).await.event
+    let ServerEvent::ConversationCreated { conversation } =
+        next_not_presence(&mut alice_conn).await.event
     else {
         panic!()
     };
@@ -127,7 +125,7 @@ async fn the_creating_connection_is_in_the_room(engine: Engine) {
         .await
         .unwrap();
     assert!(
-        matches!(next(&mut alice_conn).await.event, ServerEvent::NewMessage { ref message } if message.message == "welcome")
+        matches!(next_not_presence(&mut alice_conn).await.event, ServerEvent::NewMessage { ref message } if message.message == "welcome")
     );
     // A client that joins anyway (most do) is answered, not refused, and asked-for history
     // is replayed…
@@ -147,7 +145,7 @@ async fn the_creating_connection_is_in_the_room(engine: Engine) {
         "{answer:?}"
     );
     assert!(
-        matches!(next(&mut alice_conn).await.event, ServerEvent::NewMessage { ref message } if message.message == "welcome")
+        matches!(next_not_presence(&mut alice_conn).await.event, ServerEvent::NewMessage { ref message } if message.message == "welcome")
     );
     // …but a second join is the usual mistake.
     let ServerEvent::Error(error) = alice_conn

@@ -5,35 +5,13 @@ use std::time::Duration;
 
 use natter::protocol::{
     Change, ClientCommand, ConversationId, ConversationKind, CreateConvDto, EntryKind, ErrorCode,
-    MessageView, Seq, ServerEvent, ServerFrame, UserId,
+    MessageView, Seq, ServerEvent, UserId,
 };
 use natter::store::Engine;
-use natter::{AuthUser, ChatConfig, ChatError, Connection, NewGroup, Target};
+use natter::{AuthUser, ChatConfig, ChatError, NewGroup, Target};
 
 use crate::commands::{join, send};
-use crate::support::{Fixture, next, unlimited};
-
-/// The next frame that is not a `presence` event (which may come at any time).
-async fn next_frame(connection: &mut Connection) -> ServerFrame {
-    loop {
-        let frame = next(connection).await;
-        if !matches!(frame.event, ServerEvent::Presence(_)) {
-            return frame;
-        }
-    }
-}
-
-/// Nothing but `presence` events for `wait`.
-async fn quiet(connection: &mut Connection, wait: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, connection.next_frame()).await {
-            Err(_) => return true,
-            Ok(frame) if matches!(frame.event, ServerEvent::Presence(_)) => {}
-            Ok(frame) => panic!("expected nothing, got {:?}", frame.event),
-        }
-    }
-}
+use crate::support::{Fixture, next_not_presence as next_frame, quiet, unlimited};
 
 fn group(title: &str, members: &[&AuthUser]) -> NewGroup {
     NewGroup {

@@ -6,10 +6,9 @@ use std::time::Duration;
 use natter::Target;
 use natter::protocol::{ClientCommand, ConversationId, Seq, ServerEvent};
 use natter::store::Engine;
-use tokio::time::timeout;
 
 use crate::commands::rejoin;
-use crate::support::{Fixture, next};
+use crate::support::{Fixture, next_not_presence, quiet};
 
 async fn joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicates(engine: Engine) {
     let f = Fixture::new(engine).await;
@@ -38,17 +37,14 @@ async fn joining_with_a_last_seq_replays_then_goes_live_without_gaps_or_duplicat
     ));
     let mut seqs = Vec::new();
     while seqs.len() < 297 {
-        if let ServerEvent::NewMessage { message } = next(&mut connection).await.event {
+        if let ServerEvent::NewMessage { message } = next_not_presence(&mut connection).await.event
+        {
             seqs.push(message.seq);
         }
     }
     sender.await.unwrap();
     assert_eq!(seqs, (4..=300).map(Seq).collect::<Vec<_>>());
-    assert!(
-        timeout(Duration::from_millis(200), connection.next_frame())
-            .await
-            .is_err()
-    );
+    assert!(quiet(&mut connection, Duration::from_millis(200)).await);
 }
 
 async fn resume_replays_every_conversation_after_its_cursor_then_goes_live(engine: Engine) {
@@ -93,7 +89,7 @@ async fn resume_replays_every_conversation_after_its_cursor_then_goes_live(engin
     f.chat.send(&alice, first, "live", None).await.unwrap();
     let mut got: Vec<(ConversationId, i64)> = Vec::new();
     while got.len() < 7 {
-        if let ServerEvent::NewMessage { message } = next(&mut bob_conn).await.event {
+        if let ServerEvent::NewMessage { message } = next_not_presence(&mut bob_conn).await.event {
             got.push((message.conv_id, message.seq.0));
         }
     }
@@ -105,11 +101,7 @@ async fn resume_replays_every_conversation_after_its_cursor_then_goes_live(engin
     };
     assert_eq!(of(first), [3, 4, 5, 6]);
     assert_eq!(of(second), [1, 2, 3]);
-    assert!(
-        timeout(Duration::from_millis(200), bob_conn.next_frame())
-            .await
-            .is_err()
-    );
+    assert!(quiet(&mut bob_conn, Duration::from_millis(200)).await);
 }
 
 natter::on_both_engines!(

@@ -95,3 +95,26 @@ pub async fn next(connection: &mut natter::Connection) -> ServerFrame {
         .await
         .expect("a frame within 5 s")
 }
+
+/// The next frame that is not a `presence` event (which may come at any time: a user sharing a
+/// conversation with the connection's user came online).
+pub async fn next_not_presence(connection: &mut natter::Connection) -> ServerFrame {
+    loop {
+        let frame = next(connection).await;
+        if !matches!(frame.event, natter::protocol::ServerEvent::Presence(_)) {
+            return frame;
+        }
+    }
+}
+
+/// Whether nothing but `presence` events arrives on `connection` for `wait`.
+pub async fn quiet(connection: &mut natter::Connection, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, connection.next_frame()).await {
+            Err(_) => return true,
+            Ok(frame) if matches!(frame.event, natter::protocol::ServerEvent::Presence(_)) => {}
+            Ok(_) => return false,
+        }
+    }
+}

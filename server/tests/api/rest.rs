@@ -522,7 +522,18 @@ async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
         .as_array()
         .unwrap();
     let required: Vec<_> = shapes.iter().map(|s| s["required"].clone()).collect();
-    assert_eq!(required, [json!(["user2_id"]), json!(["username"])]);
+    assert_eq!(
+        required,
+        [json!(["user2_id"]), json!(["username"]), json!(["title"])]
+    );
+    let title = &schemas["RenameRequest"]["properties"]["title"]["pattern"];
+    assert!(
+        title
+            .as_str()
+            .unwrap()
+            .contains(&counted(natter::protocol::limits::GROUP_TITLE_MAX_CHARS)),
+        "{title}"
+    );
     assert_eq!(schemas["Seq"]["minimum"], json!(0));
     let query = |path: &str, name: &str| {
         doc["paths"][path]["get"]["parameters"]
@@ -552,6 +563,11 @@ async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
     assert_eq!(
         links["GetConversation"]["parameters"]["id"],
         "$response.body#/id"
+    );
+    assert_eq!(links["AddMember"]["operationId"], "add_member");
+    assert_eq!(
+        links["RemoveMember"]["parameters"]["userId"],
+        "$response.body#/members/1/id"
     );
 
     for schema in [

@@ -58,9 +58,8 @@ impl Store {
         sends: &[NewSend],
     ) -> Result<Vec<Result<Inserted, ChatError>>, ChatError> {
         let now = system_now();
-        let access = "SELECT c.id, (SELECT COUNT(*) FROM conversation_members m \
-                      WHERE m.conversation_id = c.id AND m.user_id = $2) AS member \
-                      FROM conversations c WHERE c.id = $1";
+        let member =
+            "SELECT COUNT(*) FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
         let bump =
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
         let unbump = "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1";
@@ -83,25 +82,25 @@ impl Store {
                 let send = &sends[i];
                 let conversation = send.conversation;
                 let client = send.client_id.as_ref().map(ClientMessageId::as_str);
-                let row: Option<(i64, i64)> = sqlx::query_as(access)
+                // The UPDATE takes the write lock (SQLite) or the row lock (PostgreSQL):
+                // concurrent sends and group changes of one conversation queue here, and seq
+                // stays gapless. Membership is read after it, so a member removed by a change
+                // that committed while this send waited for the lock is refused.
+                let bumped: Option<(i64,)> = sqlx::query_as(bump).bind(conversation.0).fetch_optional(&mut *tx).await?;
+                let Some((seq,)) = bumped else {
+                    answers[i] = Some(Err(ChatError::ConversationNotFound(conversation)));
+                    continue;
+                };
+                let (members,): (i64,) = sqlx::query_as(member)
                     .bind(conversation.0)
                     .bind(send.sender.id.0)
-                    .fetch_optional(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await?;
-                match row {
-                    None => {
-                        answers[i] = Some(Err(ChatError::ConversationNotFound(conversation)));
-                        continue;
-                    }
-                    Some((_, 0)) => {
-                        answers[i] = Some(Err(ChatError::NotMember(conversation)));
-                        continue;
-                    }
-                    Some(_) => {}
+                if members == 0 {
+                    sqlx::query(unbump).bind(conversation.0).execute(&mut *tx).await?;
+                    answers[i] = Some(Err(ChatError::NotMember(conversation)));
+                    continue;
                 }
-                // The UPDATE takes the write lock (SQLite) or the row lock (PostgreSQL):
-                // concurrent sends to one conversation queue here, and seq stays gapless.
-                let (seq,): (i64,) = sqlx::query_as(bump).bind(conversation.0).fetch_one(&mut *tx).await?;
                 let inserted: Option<(i64,)> = sqlx::query_as(insert)
                     .bind(conversation.0)
                     .bind(seq)
@@ -219,9 +218,11 @@ impl Store {
         if let Some(moved) = moved {
             return Ok(moved);
         }
-        let (mark,): (i64,) = with_pool!(self, pool => {
-            sqlx::query_as(current).bind(conversation.0).bind(user.0).fetch_one(pool).await?
+        let mark: Option<(i64,)> = with_pool!(self, pool => {
+            sqlx::query_as(current).bind(conversation.0).bind(user.0).fetch_optional(pool).await?
         });
+        // No mark: no longer a member (removed since the caller's membership was checked).
+        let (mark,) = mark.ok_or(ChatError::NotMember(conversation))?;
         Ok(MarkMoved {
             mark: Seq(mark),
             announced: Vec::new(),

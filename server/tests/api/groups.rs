@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::support::api::Account;
 use crate::support::app::TestApp;
 use crate::support::commands::{join, send};
+use crate::support::socketio::{Packet, SocketIoClient};
 use crate::support::ws::WsClient;
 
 /// The next frame that is not a `presence` event (which may come at any time).
@@ -415,7 +416,79 @@ async fn a_removed_member_socket_leaves_the_room_at_once(engine: Engine) {
     assert_eq!(error.code, ErrorCode::NotMember);
 }
 
+/// Emits `event` with ack `id`; the acknowledgement, and the names of the events that came
+/// before it (the room's timeline entries may).
+async fn ask(sio: &mut SocketIoClient, event: &str, data: Value, id: u64) -> (Value, Vec<String>) {
+    sio.emit(event, data, Some(id)).await;
+    let mut before = Vec::new();
+    loop {
+        match sio.next().await {
+            Packet::Ack(answered, data) if answered == id => return (data, before),
+            Packet::Event(name, _) => before.push(name),
+            other => panic!("expected ack {id}, got {other:?}"),
+        }
+    }
+}
+
+async fn the_group_commands_work_over_socketio(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    app.register("carol").await;
+    let (mut sio, answer) = SocketIoClient::connect(&app, json!({"token": alice.token})).await;
+    assert_eq!(answer, Packet::Connect);
+    let (created, _) = ask(
+        &mut sio,
+        "createConversation",
+        json!({"title": "Launch", "memberIds": [bob.id]}),
+        1,
+    )
+    .await;
+    assert_eq!(created["conversation"]["kind"], "group");
+    let conv = created["conversation"]["id"].clone();
+    let (renamed, _) = ask(
+        &mut sio,
+        "renameConversation",
+        json!({"convId": conv, "title": "Launch week"}),
+        2,
+    )
+    .await;
+    assert_eq!(renamed["conversation"]["title"], "Launch week");
+    let (added, _) = ask(
+        &mut sio,
+        "addMember",
+        json!({"convId": conv, "username": "carol"}),
+        3,
+    )
+    .await;
+    assert_eq!(
+        added["conversation"]["members"].as_array().unwrap().len(),
+        3
+    );
+    let (refused, _) = ask(
+        &mut sio,
+        "makeAdmin",
+        json!({"convId": conv, "memberId": 999}),
+        4,
+    )
+    .await;
+    assert_eq!(refused["code"], "memberNotFound");
+    let (left, _) = ask(&mut sio, "leaveGroup", json!({"convId": conv}), 5).await;
+    assert_eq!(left, json!({"convId": conv}));
+    // bob, the longest-standing member left, is the admin now.
+    let (status, view) = app
+        .call(
+            Method::GET,
+            &format!("/api/conversations/{conv}"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!((status, &view["admins"]), (200, &json!([bob.id])));
+}
+
 natter::on_both_engines!(
     every_group_route_answers_with_its_status,
     a_removed_member_socket_leaves_the_room_at_once,
+    the_group_commands_work_over_socketio,
 );

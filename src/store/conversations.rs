@@ -88,7 +88,8 @@ impl Store {
                 Some((id,)) => {
                     let json = to_json(&PersonalEvent::ConversationCreated { conversation: ConversationId(id) })?;
                     let mut announced = Vec::new();
-                    for user in [a, b] {
+                    // In id order, as every transaction that appends to several feeds.
+                    for user in [a.min(b), a.max(b)] {
                         sqlx::query(member).bind(id).bind(user.0).bind(now).execute(&mut *tx).await?;
                         announced.push((user, append_event!(tx, user.0, &json, now)));
                     }

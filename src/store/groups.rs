@@ -139,9 +139,13 @@ impl Store {
             sqlx::query(read).bind(id.0).bind(creator.id.0).bind(entry.seq.0).execute(&mut *tx).await?;
             let event = PersonalEvent::ConversationCreated { conversation: id };
             let json = to_json(&event)?;
+            // Feeds in user id order, as every other transaction that appends to several
+            // (read marks) takes them: PostgreSQL row locks in one order cannot deadlock.
+            let mut feeds: Vec<UserId> = everyone.map(|(user, _)| user.id).collect();
+            feeds.sort_unstable_by_key(|user| user.0);
             let mut announced = Vec::new();
-            for (user, _) in everyone {
-                announced.push((user.id, append_event!(tx, user.id.0, &json, now.0), event.clone()));
+            for user in feeds {
+                announced.push((user, append_event!(tx, user.0, &json, now.0), event.clone()));
             }
             tx.commit().await?;
             GroupChange { id, entries: vec![entry], announced }

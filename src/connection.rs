@@ -23,7 +23,7 @@ use crate::error::ChatError;
 use crate::hub::{Fanned, HubEvent, Inbox, PersonalEvent, Received, Subscription, Topic};
 use crate::presence::Seat;
 use crate::protocol::{
-    ClientCommand, ConversationId, ConversationView, Cursor, ErrorView, FeedPos, MessageId,
+    Change, ClientCommand, ConversationId, ConversationView, Cursor, ErrorView, FeedPos, MessageId,
     MessageView, Seq, ServerEvent, ServerFrame,
 };
 use crate::user::AuthUser;
@@ -53,8 +53,13 @@ pub struct Connection {
     creates: HashMap<ConversationId, (Option<String>, ConversationView)>,
     /// Read marks this connection set and already answered.
     own_reads: HashMap<ConversationId, Seq>,
-    /// Groups this connection left and already answered (`removedFromConversation`).
-    own_leaves: HashSet<ConversationId>,
+    /// Groups whose loss this connection already told its client (`removedFromConversation`:
+    /// the answer to its own `leaveGroup`, or its removal's timeline entry come round): the
+    /// personal event that follows says nothing more.
+    told_removed: HashSet<ConversationId>,
+    /// The newest `seq` of each joined room when this connection joined it: a removal entry
+    /// after it is news, one before it (replayed history after being added back) is not.
+    joined_at: HashMap<ConversationId, Seq>,
     /// Set once the last frame has been handed out: the transport must close.
     ending: Option<Ending>,
     /// Becomes `ending` once the backlog has gone out.
@@ -130,7 +135,8 @@ impl Connection {
             acks: HashMap::new(),
             creates: HashMap::new(),
             own_reads: HashMap::new(),
-            own_leaves: HashSet::new(),
+            told_removed: HashSet::new(),
+            joined_at: HashMap::new(),
             ending: None,
             ending_after_backlog: None,
             _seat: seat,
@@ -449,7 +455,7 @@ impl Connection {
     ) -> Result<Option<ServerEvent>, ChatError> {
         self.chat.leave_group(&self.user, conv_id).await?;
         self.drop_room(conv_id);
-        self.own_leaves.insert(conv_id);
+        self.told_removed.insert(conv_id);
         Ok(Some(ServerEvent::RemovedFromConversation { conv_id }))
     }
 
@@ -474,6 +480,7 @@ impl Connection {
         if self.rooms.remove(&conv_id).is_none() {
             return false;
         }
+        self.joined_at.remove(&conv_id);
         self.joined_by_create.remove(&conv_id);
         self.delivered.remove(&conv_id);
         self.behind.retain(|c| *c != conv_id);
@@ -510,6 +517,7 @@ impl Connection {
             .subscribe_room(&self.user, conv_id, &self.inbox)
             .await?;
         self.rooms.insert(conv_id, subscription);
+        self.joined_at.insert(conv_id, newest);
         match last_seq {
             Some(seq) if seq < newest => {
                 self.delivered.insert(conv_id, seq);
@@ -642,6 +650,17 @@ impl Connection {
             return None;
         }
         *delivered = message.seq;
+        if self.removes_me(message) {
+            // The timeline says this user is out, in the room's order: nothing after it reaches
+            // this connection, even when the personal event (which says the same) comes later
+            // — from another node, through a relay that lost or reordered it.
+            let conv_id = message.conv_id;
+            self.drop_room(conv_id);
+            self.told_removed.insert(conv_id);
+            return Some(ServerFrame::broadcast(
+                ServerEvent::RemovedFromConversation { conv_id },
+            ));
+        }
         Some(match self.acks.remove(&message.id) {
             Some((reference, _)) => ServerFrame::reply(
                 ServerEvent::MessageSent {
@@ -659,6 +678,24 @@ impl Connection {
                 }
             }
         })
+    }
+
+    /// Whether `message` is the timeline entry of this user's removal from (or leaving) its
+    /// group, made after this connection joined the room.
+    fn removes_me(&self, message: &MessageView) -> bool {
+        let Some(event) = &message.event else {
+            return false;
+        };
+        let me = self.user.id();
+        let out = match event.change {
+            Change::Removed => event.subject.as_ref().is_some_and(|s| s.id == me),
+            Change::Left => event.actor.id == me,
+            _ => false,
+        };
+        out && self
+            .joined_at
+            .get(&message.conv_id)
+            .is_some_and(|joined| message.seq > *joined)
     }
 
     /// The frame a personal event becomes for this connection, if any.
@@ -684,7 +721,7 @@ impl Connection {
                 // entry is published after this).
                 self.drop_room(*conversation);
                 self.creates.remove(conversation);
-                (!self.own_leaves.remove(conversation)).then(|| {
+                (!self.told_removed.remove(conversation)).then(|| {
                     ServerFrame::broadcast(ServerEvent::RemovedFromConversation {
                         conv_id: *conversation,
                     })

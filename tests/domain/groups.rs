@@ -760,7 +760,53 @@ async fn the_socket_commands_create_and_change_a_group(engine: Engine) {
     assert_eq!(conversation.members.len(), 3);
 }
 
+async fn a_member_added_back_reads_their_removal_in_the_history_and_stays(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, _bob, carol, conv) = trio(&f).await;
+    f.chat
+        .remove_member(&alice, conv, carol.id())
+        .await
+        .unwrap();
+    f.chat
+        .add_member(&alice, conv, Target::Id(carol.id()))
+        .await
+        .unwrap();
+    let mut conn = f.chat.connect(carol.clone()).await.unwrap();
+    let rejoin = ClientCommand::JoinConversation {
+        conv_id: conv,
+        last_seq: Some(Seq::ZERO),
+        user_id: None,
+    };
+    conn.handle(rejoin, None).await.unwrap();
+    let mut replayed = Vec::new();
+    for _ in 0..3 {
+        let ServerEvent::NewMessage { message } = next_frame(&mut conn).await.event else {
+            panic!()
+        };
+        replayed.push((message.seq.0, message.event.map(|e| e.change)));
+    }
+    assert_eq!(
+        replayed,
+        [
+            (1, Some(Change::Created)),
+            (2, Some(Change::Removed)),
+            (3, Some(Change::Added))
+        ]
+    );
+    // The old removal in the replay does not end the room: what comes next arrives.
+    assert_eq!(conn.joined().collect::<Vec<_>>(), [conv]);
+    f.chat
+        .send(&alice, conv, "welcome back", None)
+        .await
+        .unwrap();
+    let ServerEvent::NewMessage { message } = next_frame(&mut conn).await.event else {
+        panic!()
+    };
+    assert_eq!(message.message, "welcome back");
+}
+
 natter::on_both_engines!(
+    a_member_added_back_reads_their_removal_in_the_history_and_stays,
     a_group_is_created_with_its_title_members_and_admin_and_announced,
     a_group_needs_a_title_another_member_existing_users_and_room,
     only_admins_change_a_group_and_strangers_learn_nothing,

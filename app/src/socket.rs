@@ -311,6 +311,11 @@ async fn serve(
                             return dropped(resumed, suspect_session);
                         }
                     }
+                    Ok(Inbound::Removed(id)) => {
+                        // Added back later, it is joined again.
+                        joined.remove(&id);
+                        store.apply(Inbound::Removed(id));
+                    }
                     Ok(Inbound::Resumed(conversations)) => {
                         joined.extend(conversations.iter().map(|c| c.id));
                         store.apply(Inbound::Resumed(conversations));

@@ -126,7 +126,7 @@ pub struct ChatStore {
     /// Conversations the person muted: no notification for them. Kept in this browser only.
     pub muted: RwSignal<HashSet<ConversationId>>,
     /// Opens a conversation inside the app (set by the chat page; a notification click uses it).
-    opener: StoredValue<Option<Callback<ConversationId>>>,
+    opener: StoredValue<Option<Callback<Option<ConversationId>>>>,
     link: StoredValue<Option<UnboundedSender<Outbound>>>,
     /// The read mark last asked for, per conversation, so each is sent once.
     marks: StoredValue<HashMap<ConversationId, Seq>>,
@@ -181,14 +181,22 @@ impl ChatStore {
     }
 
     /// How a notification click opens a conversation (the router's navigation).
-    pub fn set_opener(&self, open: Callback<ConversationId>) {
+    /// How to open a conversation (`None`: the list alone).
+    pub fn set_opener(&self, open: Callback<Option<ConversationId>>) {
         self.opener.set_value(Some(open));
     }
 
     /// Opens a conversation as a click on it in the list would.
     pub fn open_conversation(&self, id: ConversationId) {
         if let Some(Some(open)) = self.opener.try_get_value() {
-            open.run(id);
+            open.run(Some(id));
+        }
+    }
+
+    /// Closes the open conversation, back to the list.
+    pub fn close_conversation(&self) {
+        if let Some(Some(open)) = self.opener.try_get_value() {
+            open.run(None);
         }
     }
 
@@ -580,6 +588,17 @@ impl ChatStore {
             }
             Inbound::Presence(view) => {
                 self.around.try_update(|a| a.presence(view));
+            }
+            Inbound::Removed(id) => {
+                let gone = self.directory.try_update(|d| d.remove(id)).flatten();
+                self.timelines.try_update(|t| t.remove(&id));
+                if let Some(entry) = gone {
+                    self.announcement
+                        .try_set(format!("You are no longer in {}", entry.partner));
+                }
+                if self.open.try_get_untracked().flatten() == Some(id) {
+                    self.close_conversation();
+                }
             }
             // The socket task handles these itself: a refused send needs the time of day.
             Inbound::SendFailed { .. }

@@ -10,6 +10,7 @@ use leptos::html;
 use leptos::prelude::*;
 use natter::protocol::{ConversationId, EntryKind, MessageView, Seq};
 
+use crate::components::group::{GroupMembers, LeaveGroup};
 use crate::components::sidebar::{bell, bell_off, hue};
 use crate::model::around::presence_line;
 use crate::model::clock::iso;
@@ -40,7 +41,12 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
             .with(|t| t.get(&id).is_some_and(Timeline::is_loaded))
     });
     let failure = Memo::new(move |_| store.failures.with(|f| f.get(&id).cloned()));
-    let partner_id = Memo::new(move |_| store.directory.with(|d| d.get(id).map(|e| e.partner_id)));
+    // A one-to-one conversation shows the partner's presence; a group its member count.
+    let partner_id = Memo::new(move |_| {
+        store
+            .directory
+            .with(|d| d.get(id).filter(|e| !e.is_group()).map(|e| e.partner_id))
+    });
     let presence = move || {
         let user = partner_id.get()?;
         let clock = store.clock.get();
@@ -105,8 +111,10 @@ pub fn Conversation(id: ConversationId) -> impl IntoView {
                     <p class="presence" data-testid="presence" aria-live="polite">
                         {presence}
                     </p>
+                    <GroupMembers id />
                 </div>
                 <MuteButton id />
+                <LeaveGroup id />
             </header>
             {body}
         </section>
@@ -389,6 +397,19 @@ fn StoredMessage(
     let mine = message.sender_id == store.me;
     let at = message.created_at;
     let seq = message.seq;
+    let conversation = message.conv_id;
+    // In a group, "Seen" says by whom: "Seen by 2", the names on hover (and to screen readers
+    // through the title).
+    let seen_by = move |seen: bool| {
+        if !seen {
+            return None;
+        }
+        store.directory.with(|d| {
+            d.get(conversation)
+                .is_some_and(|e| e.is_group())
+                .then(|| d.seen_by(conversation, seq))
+        })
+    };
     let sender = if mine {
         "You".to_owned()
     } else {
@@ -419,14 +440,20 @@ fn StoredMessage(
                     {move || {
                         mine.then(|| Receipt::of(seq, partner_read.get(), seen.get()))
                             .and_then(|receipt| {
-                                let label = receipt.label()?;
                                 let seen = receipt == Receipt::Seen;
+                                let (label, names) = match seen_by(seen) {
+                                    Some(names) => (format!("Seen by {}", names.len()), names.join(", ")),
+                                    None => {
+                                        let label = receipt.label()?;
+                                        (label.to_owned(), label.to_owned())
+                                    }
+                                };
                                 Some(view! {
                                     <span
                                         class="state"
                                         class:seen=seen
                                         data-testid="receipt"
-                                        title=label
+                                        title=names
                                     >
                                         {if seen { Icon::DoubleTick } else { Icon::Tick }.view()}
                                         <span class:sr-only=!seen>{label}</span>

@@ -4,5 +4,6 @@
 
 pub mod connection;
 pub mod conversation;
+pub mod group;
 pub mod shortcuts;
 pub mod sidebar;

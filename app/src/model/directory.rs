@@ -5,7 +5,10 @@
 //! server's unread count (after the person's read mark) is the truth whenever a list arrives;
 //! between lists, partner messages that arrive while the conversation is not open add to it.
 
-use natter::protocol::{ConversationId, ConversationView, MessageView, Seq, UserId};
+use natter::protocol::{
+    Change, ConversationId, ConversationKind, ConversationView, MessageView, ReadMark, Seq,
+    TimelineEvent, UserId,
+};
 use time::OffsetDateTime;
 
 /// One conversation in the list.
@@ -24,6 +27,46 @@ pub struct Entry {
 impl Entry {
     pub fn id(&self) -> ConversationId {
         self.conversation.id
+    }
+
+    pub fn is_group(&self) -> bool {
+        self.conversation.kind == ConversationKind::Group
+    }
+
+    /// Follows a group's change as its timeline tells it: members, admins and title.
+    fn follow(&mut self, event: &TimelineEvent) {
+        let conversation = &mut self.conversation;
+        let subject = event.subject.as_ref();
+        match event.change {
+            Change::Added => {
+                if let Some(user) = subject
+                    && !conversation.members.iter().any(|m| m.id == user.id)
+                {
+                    conversation.members.push(user.clone());
+                }
+            }
+            Change::Removed | Change::Left => {
+                let gone = match event.change {
+                    Change::Left => event.actor.id,
+                    _ => subject.map_or(event.actor.id, |user| user.id),
+                };
+                conversation.members.retain(|m| m.id != gone);
+                conversation.admins.retain(|id| *id != gone);
+            }
+            Change::MadeAdmin | Change::Promoted => {
+                if let Some(user) = subject
+                    && !conversation.admins.contains(&user.id)
+                {
+                    conversation.admins.push(user.id);
+                }
+            }
+            Change::Created | Change::Renamed => {
+                if let Some(title) = &event.title {
+                    conversation.title = Some(title.clone());
+                    self.partner.clone_from(title);
+                }
+            }
+        }
     }
 
     /// The newest stored `seq` known (0 for none).
@@ -116,9 +159,10 @@ impl Directory {
                 {
                     conversation.last_message = entry.conversation.last_message.take();
                 }
-                entry.partner_read = entry
-                    .partner_read
-                    .max(read_mark(&conversation, entry.partner_id));
+                entry.partner_read =
+                    entry
+                        .partner_read
+                        .max(others_read(self.me, &conversation, entry.partner_id));
                 if let Some(title) = &conversation.title {
                     // A group renamed.
                     entry.partner.clone_from(title);
@@ -129,7 +173,7 @@ impl Directory {
             None => {
                 let (partner_id, partner) = partner_of(self.me, &conversation);
                 self.entries.push(Entry {
-                    partner_read: read_mark(&conversation, partner_id),
+                    partner_read: others_read(self.me, &conversation, partner_id),
                     unread: u32::try_from(conversation.unread).unwrap_or(0),
                     conversation,
                     partner,
@@ -154,6 +198,9 @@ impl Directory {
             return false;
         }
         entry.conversation.last_message = Some(message.clone());
+        if let Some(event) = &message.event {
+            entry.follow(event);
+        }
         if open != Some(message.conv_id) && message.sender_id != me {
             entry.unread += 1;
         }
@@ -166,14 +213,40 @@ impl Directory {
     pub fn read(&mut self, id: ConversationId, user: UserId, seq: Seq) {
         let me = self.me;
         if let Some(entry) = self.entries.iter_mut().find(|e| e.id() == id) {
+            let marks = &mut entry.conversation.read_up_to;
+            match marks.iter_mut().find(|mark| mark.user_id == user) {
+                Some(mark) => mark.seq = mark.seq.max(seq),
+                None => marks.push(ReadMark { user_id: user, seq }),
+            }
             if user == me {
                 if seq >= entry.last_seq() {
                     entry.unread = 0;
                 }
-            } else if user == entry.partner_id {
+            } else if user == entry.partner_id || entry.is_group() {
                 entry.partner_read = entry.partner_read.max(seq);
             }
         }
+    }
+
+    /// The person was removed from a conversation (or left it): it leaves the list.
+    pub fn remove(&mut self, id: ConversationId) -> Option<Entry> {
+        let at = self.entries.iter().position(|e| e.id() == id)?;
+        Some(self.entries.remove(at))
+    }
+
+    /// The names of the other members who have read a conversation up to `seq` at least
+    /// (a group's "Seen by N").
+    pub fn seen_by(&self, id: ConversationId, seq: Seq) -> Vec<String> {
+        let Some(entry) = self.get(id) else {
+            return Vec::new();
+        };
+        let conversation = &entry.conversation;
+        conversation
+            .members
+            .iter()
+            .filter(|member| member.id != self.me && read_mark(conversation, member.id) >= seq)
+            .map(|member| member.username.clone())
+            .collect()
     }
 
     /// The person opened the conversation: nothing in it is unread any more.
@@ -214,6 +287,22 @@ fn partner_of(me: UserId, conversation: &ConversationView) -> (UserId, String) {
         .or_else(|| conversation.members.first())
         .map_or((me, String::new()), |m| (m.id, m.username.clone()));
     (id, conversation.title.clone().unwrap_or(name))
+}
+
+/// What "Seen" is measured against: the partner's read mark in a one-to-one conversation, the
+/// furthest any other member has read in a group.
+fn others_read(me: UserId, conversation: &ConversationView, partner: UserId) -> Seq {
+    if conversation.kind == ConversationKind::Group {
+        conversation
+            .read_up_to
+            .iter()
+            .filter(|mark| mark.user_id != me)
+            .map(|mark| mark.seq)
+            .max()
+            .unwrap_or(Seq::ZERO)
+    } else {
+        read_mark(conversation, partner)
+    }
 }
 
 fn read_mark(conversation: &ConversationView, user: UserId) -> Seq {
@@ -392,5 +481,50 @@ mod tests {
         let mut directory = Directory::new(ALICE, vec![]);
         assert!(!directory.record(&message(7, 1, UserId(11), 1), None));
         assert!(directory.entries().is_empty());
+    }
+
+    #[test]
+    fn in_a_group_seen_counts_every_member_who_read_and_a_removal_leaves_the_list() {
+        let mut group = conversation(5, "x", 1);
+        group.kind = ConversationKind::Group;
+        group.title = Some("Launch".into());
+        group.members.push(UserView {
+            id: UserId(99),
+            username: "carol".into(),
+        });
+        let mut directory = Directory::new(ALICE, vec![group]);
+        let id = ConversationId(5);
+        assert_eq!(directory.get(id).unwrap().partner, "Launch");
+        directory.read(id, UserId(15), Seq(3));
+        directory.read(id, UserId(99), Seq(2));
+        assert_eq!(
+            directory.get(id).unwrap().partner_read,
+            Seq(3),
+            "the furthest any member read"
+        );
+        assert_eq!(directory.seen_by(id, Seq(2)), ["x", "carol"]);
+        assert_eq!(directory.seen_by(id, Seq(3)), ["x"]);
+        assert!(directory.seen_by(id, Seq(4)).is_empty());
+        let left = MessageView {
+            kind: EntryKind::Event,
+            event: Some(Box::new(TimelineEvent {
+                change: Change::Left,
+                actor: UserView {
+                    id: UserId(99),
+                    username: "carol".into(),
+                },
+                subject: None,
+                title: None,
+            })),
+            ..message(5, 4, UserId(99), 30)
+        };
+        directory.record(&left, None);
+        assert_eq!(
+            directory.get(id).unwrap().conversation.members.len(),
+            2,
+            "carol left"
+        );
+        assert!(directory.remove(id).is_some());
+        assert!(directory.get(id).is_none());
     }
 }

@@ -67,6 +67,8 @@ pub enum Inbound {
     },
     /// Someone this person talks to came online or went offline.
     Presence(PresenceView),
+    /// The person was removed from a group (or left it, in another tab).
+    Removed(ConversationId),
     /// Nothing to do (room joined or left).
     Nothing,
 }
@@ -202,6 +204,7 @@ impl Requests {
                 typing,
             },
             (ServerEvent::Presence(view), _) => Inbound::Presence(view),
+            (ServerEvent::RemovedFromConversation { conv_id }, _) => Inbound::Removed(conv_id),
             (
                 ServerEvent::ConversationRead {
                     conv_id,
@@ -234,8 +237,6 @@ impl Requests {
             (
                 ServerEvent::JoinedConversation { .. }
                 | ServerEvent::LeftConversation { .. }
-                // Groups are not shown yet: a removal shows at the next resume.
-                | ServerEvent::RemovedFromConversation { .. }
                 | ServerEvent::Pong {},
                 _,
             ) => Inbound::Nothing,

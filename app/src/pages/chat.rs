@@ -15,6 +15,7 @@ use natter::protocol::{ConversationId, ConversationView, ErrorView, MessagePage}
 use crate::account::Account;
 use crate::components::connection::ConnectionBadge;
 use crate::components::conversation::Conversation;
+use crate::components::group::NewGroup;
 use crate::components::shortcuts::Shortcuts;
 use crate::components::sidebar::{ConversationList, NewConversation, NotificationOffer, hue};
 use crate::error::AppError;
@@ -85,8 +86,9 @@ fn Chat(
     provide_context(store);
     let account = Account::expect();
     let navigate = use_navigate();
-    store.set_opener(Callback::new(move |id: ConversationId| {
-        navigate(&format!("/c/{id}"), Default::default());
+    store.set_opener(Callback::new(move |id: Option<ConversationId>| {
+        let path = id.map_or_else(|| "/".to_owned(), |id| format!("/c/{id}"));
+        navigate(&path, Default::default());
     }));
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<()>| {
@@ -155,6 +157,7 @@ fn Chat(
             <aside class="sidebar" aria-label="Conversations">
                 <NotificationOffer />
                 <NewConversation />
+                <NewGroup />
                 <ConversationList />
             </aside>
             <main class="pane">

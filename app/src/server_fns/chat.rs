@@ -72,3 +72,49 @@ pub async fn start_conversation(username: String) -> Result<ConversationView, Ap
         .await?;
     Ok(opened.conversation)
 }
+
+/// `POST /_sf/group`: a new group of the caller (its admin) and the people named in
+/// `usernames` (separated by commas or spaces), announced to all of them.
+#[server(prefix = "/_sf", endpoint = "group")]
+pub async fn start_group(title: String, usernames: String) -> Result<ConversationView, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    let group = natter::NewGroup {
+        title,
+        member_ids: Vec::new(),
+        usernames: split_names(&usernames),
+    };
+    Ok(chat.create_group(&me, group).await?.conversation)
+}
+
+/// `POST /_sf/leave`: the caller leaves a group; every one of their connections is told
+/// (`removedFromConversation`) and the others see a "left" entry.
+#[server(prefix = "/_sf", endpoint = "leave")]
+pub async fn leave_group(conversation: ConversationId) -> Result<(), AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat.leave_group(&me, conversation).await?)
+}
+
+/// The names in what the person typed: separated by commas or white space, a leading `@`
+/// dropped.
+pub fn split_names(typed: &str) -> Vec<String> {
+    typed
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(|name| name.trim_start_matches('@'))
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_split_on_commas_and_spaces() {
+        assert_eq!(
+            super::split_names(" bob, @carol  dave,,"),
+            ["bob", "carol", "dave"]
+        );
+        assert!(super::split_names(" , ").is_empty());
+    }
+}

@@ -33,6 +33,13 @@ test("three people in a group: created, talked in, read, left", async ({ browser
   await send(alice.page, "Kick-off at ten");
   for (const person of [bob, carol]) {
     await expect(texts(person.page).last()).toHaveText("Kick-off at ten");
+    // In a group every run of messages says who wrote it, even right after alice's own
+    // "created the group" line; the list shows no presence dot for a group.
+    await expect(person.page.getByTestId("sender").last()).toContainText(alice.name);
+    await expect(person.page.getByTestId("history-start")).toHaveText("This is the beginning of Launch.");
+    await expect(
+      person.page.getByTestId("conversation-item").filter({ hasText: "Launch" }).getByTestId("online-dot"),
+    ).toHaveClass("online-dot");
   }
   // Both have it open, so both read it: "Seen by 2", names on hover.
   const receipt = alice.page.getByTestId("receipt").last();

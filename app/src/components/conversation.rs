@@ -303,7 +303,16 @@ fn Messages(
                         } else {
                             view! {
                                 <p class="history-start" data-testid="history-start">
-                                    "This is the beginning of your conversation with "
+                                    {move || {
+                                        let group = store
+                                            .directory
+                                            .with(|d| d.get(id).is_some_and(|e| e.is_group()));
+                                        if group {
+                                            "This is the beginning of "
+                                        } else {
+                                            "This is the beginning of your conversation with "
+                                        }
+                                    }}
                                     {partner_name}
                                     "."
                                 </p>

@@ -261,10 +261,13 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
         .unwrap_or_default();
     let unread = entry.unread;
     let partner_id = entry.partner_id;
+    // A one-to-one conversation's partner; a group has no one dot.
+    let group = entry.is_group();
     let online = move || {
-        store
-            .around
-            .with(|a| a.of(partner_id).is_some_and(|p| p.online))
+        !group
+            && store
+                .around
+                .with(|a| a.of(partner_id).is_some_and(|p| p.online))
     };
     let link_class = if unread > 0 {
         "conversation-link has-unread"

@@ -131,14 +131,22 @@ pub fn layout(
             }
             Row::Outgoing(_) => (me, None),
         };
-        let continues = previous.is_some_and(|(before, before_at)| {
-            before == sender
-                && match (before_at, at) {
-                    (Some(before_at), Some(at)) => at - before_at <= GROUP_WITHIN,
-                    _ => true,
-                }
-        });
-        previous = Some((sender, at.or(previous.and_then(|(_, t)| t))));
+        // A group's timeline entry ("alice added carol") stands alone: the message after it
+        // opens a group of its own, with its sender's name.
+        let event = matches!(&row, Row::Stored(message) if message.event.is_some());
+        let continues = !event
+            && previous.is_some_and(|(before, before_at)| {
+                before == sender
+                    && match (before_at, at) {
+                        (Some(before_at), Some(at)) => at - before_at <= GROUP_WITHIN,
+                        _ => true,
+                    }
+            });
+        previous = if event {
+            None
+        } else {
+            Some((sender, at.or(previous.and_then(|(_, t)| t))))
+        };
         items.push(Item::Row {
             row,
             first: !continues,

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 use natter::protocol::{
-    ConversationId, ConversationView, ErrorView, MessagePage, MessageView, Seq, UserId,
+    ConversationId, ConversationView, ErrorView, MessagePage, MessageView, Seq, Settings, UserId,
 };
 
 use crate::error::AppError;
@@ -108,6 +108,8 @@ pub struct ChatStore {
     pub around: RwSignal<Around>,
     /// When to tell the server the person is typing.
     typing_sender: StoredValue<TypingSender>,
+    /// What the person shares (as the server last said).
+    pub sharing: RwSignal<Settings>,
     /// What the person wrote that the server has not stored yet. Empty until the browser
     /// restores the saved copy (the server renders none).
     pub outbox: RwSignal<Outbox>,
@@ -159,6 +161,7 @@ impl ChatStore {
             max_chars: session.max_message_chars,
             around: RwSignal::new(Around::new(&conversations)),
             typing_sender: StoredValue::new(TypingSender::default()),
+            sharing: RwSignal::new(Settings::default()),
             directory: RwSignal::new(Directory::new(session.user.id, conversations)),
             timelines: RwSignal::new(timelines),
             outbox: RwSignal::new(Outbox::default()),
@@ -458,7 +461,30 @@ impl ChatStore {
 
     /// The composer of `conversation` changed (`empty` or not): tells the room the person is
     /// typing, renewed while it goes on, and stopped when the composer is emptied.
+    /// What the person shares changed (or was read): hiding presence hides everyone's;
+    /// showing it again brings the list's presence back; hiding typing stops a notice.
+    pub fn set_sharing(&self, settings: Settings) {
+        let before = self.sharing.get_untracked();
+        self.sharing.set(settings);
+        if !settings.share_presence {
+            self.around.update(|a| a.forget_presence());
+        } else if !before.share_presence {
+            let around = self.around;
+            leptos::task::spawn_local(async move {
+                if let Ok(list) = crate::server_fns::list_conversations().await {
+                    around.try_update(|a| a.absorb(&list));
+                }
+            });
+        }
+        if !settings.share_typing {
+            self.stop_composing(false);
+        }
+    }
+
     pub fn composing(&self, conversation: ConversationId, empty: bool) {
+        if !self.sharing.with_untracked(|s| s.share_typing) {
+            return;
+        }
         #[cfg(feature = "hydrate")]
         let now_ms = js_sys::Date::now();
         #[cfg(not(feature = "hydrate"))]

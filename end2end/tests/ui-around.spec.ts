@@ -47,3 +47,39 @@ test("typing shows while the other person writes, presence while they are around
   expect(bob.errors).toEqual([]);
   expect(alice.errors).toEqual([]);
 });
+
+test("the account menu hides one's presence and typing", async ({ browser }) => {
+  const alice = await signUpPerson(browser, "alice");
+  const bob = await signUpPerson(browser, "bob");
+  await converse(alice, bob);
+  await expect(alice.page.getByTestId("presence")).toHaveText("online");
+  await expect(bob.page.getByTestId("presence")).toHaveText("online");
+
+  // Bob hides his presence: Alice stops seeing it at once, and he sees nobody's.
+  await bob.page.getByTestId("account").click();
+  const sharePresence = bob.page.getByTestId("share-presence");
+  await expect(sharePresence).toBeChecked();
+  await sharePresence.uncheck();
+  await expect(alice.page.getByTestId("presence")).toBeEmpty();
+  await expect(bob.page.getByTestId("presence")).toBeEmpty();
+  await shot(bob.page, "sharing-settings-desktop");
+
+  // Alice stops sharing her typing: Bob sees none while she writes.
+  await alice.page.getByTestId("account").click();
+  await alice.page.getByTestId("share-typing").uncheck();
+  await expect(alice.page.getByTestId("share-typing")).not.toBeChecked();
+  await alice.page.getByTestId("composer").fill("a draft nobody should see coming");
+  // Absence cannot be waited for: a notice would have arrived well within this.
+  await bob.page.waitForTimeout(1_500);
+  await expect(bob.page.getByTestId("typing")).toBeEmpty();
+
+  // Kept on the server: a reload shows the same choice; showing presence again tells Alice.
+  await bob.page.reload();
+  await bob.page.getByTestId("account").click();
+  await expect(bob.page.getByTestId("share-presence")).not.toBeChecked();
+  await bob.page.getByTestId("share-presence").check();
+  await expect(alice.page.getByTestId("presence")).toHaveText("online");
+  await expect(bob.page.getByTestId("presence")).toHaveText("online");
+  expect(bob.errors).toEqual([]);
+  expect(alice.errors).toEqual([]);
+});

@@ -5,5 +5,6 @@
 pub mod connection;
 pub mod conversation;
 pub mod group;
+pub mod settings;
 pub mod shortcuts;
 pub mod sidebar;

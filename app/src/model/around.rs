@@ -49,6 +49,11 @@ impl Around {
         }
     }
 
+    /// The person hid their own presence: they see nobody's.
+    pub fn forget_presence(&mut self) {
+        self.presence.clear();
+    }
+
     pub fn of(&self, user: UserId) -> Option<&PresenceView> {
         self.presence.get(&user)
     }

@@ -16,6 +16,7 @@ use crate::account::Account;
 use crate::components::connection::ConnectionBadge;
 use crate::components::conversation::Conversation;
 use crate::components::group::NewGroup;
+use crate::components::settings::SharingSettings;
 use crate::components::shortcuts::Shortcuts;
 use crate::components::sidebar::{ConversationList, NewConversation, NotificationOffer, hue};
 use crate::error::AppError;
@@ -216,6 +217,7 @@ fn AccountMenu(name: String, on_sign_out: Callback<()>) -> impl IntoView {
         </button>
         <div id="account-menu" class="account-menu" hidden=move || !menu.get() data-testid="account-menu">
             <p class="signed-in-as">"Signed in as " <strong>{name.clone()}</strong></p>
+            <SharingSettings />
             <Show
                 when=move || confirming.get()
                 fallback=move || view! {

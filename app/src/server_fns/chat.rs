@@ -3,7 +3,9 @@
 //! checks membership.
 
 use leptos::prelude::*;
-use natter::protocol::{ConversationId, ConversationView, MessagePage, MessageView, Seq, UserView};
+use natter::protocol::{
+    ConversationId, ConversationView, MessagePage, MessageView, Seq, Settings, UserView,
+};
 
 use crate::error::AppError;
 
@@ -94,6 +96,27 @@ pub async fn leave_group(conversation: ConversationId) -> Result<(), AppError> {
     let chat = super::caller::chat();
     let me = super::caller::require(&chat).await?;
     Ok(chat.leave_group(&me, conversation).await?)
+}
+
+/// `POST /_sf/settings`: what the caller shares with the people they talk to.
+#[server(prefix = "/_sf", endpoint = "settings")]
+pub async fn load_settings() -> Result<Settings, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat.settings(&me).await?)
+}
+
+/// `POST /_sf/save_settings`: changes what the caller shares; the people they talk to are told
+/// at once when their presence is hidden or shown again.
+#[server(prefix = "/_sf", endpoint = "save_settings")]
+pub async fn save_settings(share_presence: bool, share_typing: bool) -> Result<Settings, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    let wanted = Settings {
+        share_presence,
+        share_typing,
+    };
+    Ok(chat.set_settings(&me, wanted).await?)
 }
 
 /// The names in what the person typed: separated by commas or white space, a leading `@`

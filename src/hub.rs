@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 use crate::protocol::{
     ConversationId, FeedPos, MessageView, Seq, ServerEvent, ServerFrame, UserId,
 };
+use crate::sync::lock;
 
 /// Where an event is delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -168,16 +169,9 @@ struct InboxState {
 }
 
 impl InboxShared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
-        // Nothing panics while holding it, and the queue stays valid if something did.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     fn deliver(&self, topic: Topic, event: HubEvent) {
         {
-            let mut state = self.lock();
+            let mut state = lock(&self.state);
             if matches!(event, HubEvent::Ephemeral(_)) && state.queue.len() >= self.capacity / 2 {
                 // Busy: typing and presence are worth nothing late, and need no repair.
                 return;
@@ -200,7 +194,7 @@ impl Inbox {
     pub async fn recv(&self) -> Received {
         loop {
             {
-                let mut state = self.shared.lock();
+                let mut state = lock(&self.shared.state);
                 if let Some(topic) = state.lagged.pop() {
                     return Received::Lagged(topic);
                 }
@@ -305,15 +299,6 @@ impl Hub {
             channel.newest = channel.newest.max(place);
         }
     }
-}
-
-fn lock(
-    topics: &Mutex<HashMap<Topic, Channel>>,
-) -> std::sync::MutexGuard<'_, HashMap<Topic, Channel>> {
-    // No code panics while holding this lock, and the map stays valid if one did.
-    topics
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One inbox's place among a topic's subscribers; leaving it (on drop) forgets the topic when

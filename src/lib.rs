@@ -25,6 +25,8 @@ pub mod quota;
 pub mod relay;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+mod sync;
 #[cfg(feature = "testing")]
 pub mod testdb;
 #[cfg(feature = "server")]

@@ -29,6 +29,7 @@ use crate::hub::{Ephemeral, HubEvent, Topic};
 use crate::protocol::limits::OFFLINE_AFTER;
 use crate::protocol::{PresenceView, ServerEvent, UserId};
 use crate::store::MemberSeen;
+use crate::sync::lock;
 
 /// How often a node tells the others every user it has online.
 pub(crate) const ROSTER_EVERY: Duration = Duration::from_secs(5);
@@ -56,15 +57,6 @@ struct SeatsState {
     changed: HashSet<UserId>,
 }
 
-impl SeatsShared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, SeatsState> {
-        // Nothing panics while holding it, and the counts stay valid if something did.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 /// One user's claim on one connection; released when dropped.
 pub(crate) struct Seat {
     user: UserId,
@@ -85,7 +77,7 @@ impl Seats {
 
     /// A seat for one more connection of `user`, unless they hold the most already.
     pub(crate) fn take(&self, user: UserId) -> Result<Seat, ChatError> {
-        let mut state = self.shared.lock();
+        let mut state = lock(&self.shared.state);
         let count = state.held.entry(user).or_insert(0);
         if self.max != 0 && *count >= self.max {
             return Err(ChatError::TooManyConnections { max: self.max });
@@ -104,7 +96,7 @@ impl Seats {
     /// The users whose first connection opened or last one closed since the last call, each
     /// with whether they hold a connection here now.
     fn take_changes(&self) -> Vec<(UserId, bool)> {
-        let mut state = self.shared.lock();
+        let mut state = lock(&self.shared.state);
         let changed = std::mem::take(&mut state.changed);
         changed
             .into_iter()
@@ -119,7 +111,7 @@ impl Seats {
 
 impl Drop for Seat {
     fn drop(&mut self) {
-        let mut state = self.shared.lock();
+        let mut state = lock(&self.shared.state);
         if let Some(count) = state.held.get_mut(&self.user) {
             *count -= 1;
             if *count == 0 {
@@ -164,22 +156,15 @@ impl Presence {
         &self.seats
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, PresenceState> {
-        // Nothing panics while holding it, and the sets stay valid if something did.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Whether others are told `user` is online.
     pub(crate) fn is_online(&self, user: UserId) -> bool {
-        self.lock().announced.contains(&user)
+        lock(&self.state).announced.contains(&user)
     }
 
     /// Another node's change: these users opened their first, or closed their last,
     /// connection there.
     pub(crate) fn remote_change(&self, node: &str, online: &[UserId], offline: &[UserId]) {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         let state = &mut *state;
         let entry = state.nodes.entry(node.to_owned()).or_insert_with(|| Node {
             online: HashSet::new(),
@@ -198,7 +183,7 @@ impl Presence {
     /// Another node's whole list of users online.
     pub(crate) fn remote_roster(&self, node: &str, online: Vec<UserId>) {
         let online: HashSet<UserId> = online.into_iter().collect();
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         let state = &mut *state;
         let previous = state.nodes.insert(
             node.to_owned(),
@@ -224,7 +209,7 @@ impl Presence {
         if !viewer_shares {
             return Vec::new();
         }
-        let state = self.lock();
+        let state = lock(&self.state);
         seen.iter()
             .filter(|member| member.user != viewer && member.shares_presence)
             .map(|member| PresenceView {
@@ -281,7 +266,7 @@ pub(crate) async fn run(chat: Weak<Inner>) {
         // gone silent, and those waiting to be told offline.
         let mut candidates: HashSet<UserId> = came.into_iter().chain(went).collect();
         {
-            let mut state = presence.lock();
+            let mut state = lock(&presence.state);
             candidates.extend(state.remote_changes.drain());
             let now = Instant::now();
             state.nodes.retain(|_, node| {
@@ -296,7 +281,7 @@ pub(crate) async fn run(chat: Weak<Inner>) {
 
         let mut tell = Vec::new();
         {
-            let mut state = presence.lock();
+            let mut state = lock(&presence.state);
             let now = Instant::now();
             for user in candidates {
                 let online = here.contains(&user)

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::chat::Chat;
 use crate::hub::{Ephemeral, Fanned, HubEvent, PersonalEvent, Topic};
 use crate::protocol::{FeedPos, MessageView, ServerEvent, UserId};
+use crate::sync::lock;
 
 /// Why the bus failed an operation.
 #[derive(Debug, thiserror::Error)]
@@ -465,10 +466,7 @@ impl MemoryBus {
         duplicate: u64,
         reorder: u64,
     ) -> Arc<Self> {
-        *self
-            .faults
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Faults {
+        *lock(&self.faults) = Some(Faults {
             state: seed.max(1),
             drop,
             duplicate,
@@ -483,10 +481,7 @@ impl Bus for MemoryBus {
     fn publish(&self, payload: Vec<u8>) -> BoxFuture<'_, Result<(), BusError>> {
         let mut out = Vec::new();
         {
-            let mut faults = self
-                .faults
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut faults = lock(&self.faults);
             match faults.as_mut() {
                 None => out.push(payload),
                 Some(faults) => {

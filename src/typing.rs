@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::protocol::limits::{TYPING_EVERY, TYPING_HOLDS};
 use crate::protocol::{ConversationId, UserId};
+use crate::sync::lock;
 
 /// Entries kept before the stale ones are swept.
 const SWEEP_ABOVE: usize = 4096;
@@ -21,17 +22,10 @@ pub(crate) struct TypingGate {
 }
 
 impl TypingGate {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(UserId, ConversationId), Instant>> {
-        // Nothing panics while holding it, and the map stays valid if something did.
-        self.started
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Whether a notice of `typing` from `user` in `conversation` should go out now (not yet
     /// recorded: call [`record`](Self::record) once it does).
     pub(crate) fn admits(&self, user: UserId, conversation: ConversationId, typing: bool) -> bool {
-        let started = self.lock();
+        let started = lock(&self.started);
         match (started.get(&(user, conversation)), typing) {
             (Some(at), true) => at.elapsed() >= TYPING_EVERY,
             (None, true) => true,
@@ -42,7 +36,7 @@ impl TypingGate {
 
     /// Records a notice that went out.
     pub(crate) fn record(&self, user: UserId, conversation: ConversationId, typing: bool) {
-        let mut started = self.lock();
+        let mut started = lock(&self.started);
         if typing {
             if started.len() >= SWEEP_ABOVE {
                 started.retain(|_, at| at.elapsed() < TYPING_HOLDS);
@@ -56,7 +50,7 @@ impl TypingGate {
     /// Forgets `user`'s typing in `conversation` (they sent a message); whether a `true` was
     /// standing, so that the others must be told it ended.
     pub(crate) fn end(&self, user: UserId, conversation: ConversationId) -> bool {
-        self.lock()
+        lock(&self.started)
             .remove(&(user, conversation))
             .is_some_and(|at| at.elapsed() < TYPING_HOLDS)
     }

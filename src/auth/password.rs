@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::ChatError;
 use crate::protocol::limits::PasswordRule;
+use crate::sync::lock;
 use crate::user::Password;
 
 /// Longest time a request waits for a hashing slot before it is told to come back later.
@@ -105,12 +106,6 @@ fn busy() -> ChatError {
     ChatError::ServerBusy {
         retry_after_ms: RETRY_AFTER_MS,
     }
-}
-
-fn lock(pool: &Mutex<Vec<Vec<Block>>>) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
-    // Nothing panics while holding it, and the pool stays valid if something did.
-    pool.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A place in the queue for a hashing slot, given up on drop.

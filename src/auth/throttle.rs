@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::ChatError;
 use crate::quota::{Quota, SharedSlot};
+use crate::sync::lock;
 
 /// How long an account's sign-in failures are remembered.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -115,25 +116,18 @@ impl Throttle {
         let address = client.key();
         self.login_address.check(&address).await?;
         self.login_pair.check(&(name_key(name), address)).await?;
-        self.lock().check(&name_key(name), address)
+        lock(&self.failures).check(&name_key(name), address)
     }
 
     /// Remembers a failed sign-in on `name` from `client`.
     pub(crate) fn login_failed(&self, name: &str, client: ClientAddr) {
-        self.lock().record(name_key(name), client.key());
+        lock(&self.failures).record(name_key(name), client.key());
     }
 
     /// Counts a sign-up from `client`, or refuses it.
     pub(crate) async fn before_signup(&self, client: ClientAddr) -> Result<(), ChatError> {
         self.signup_address.check(&client.key()).await?;
         self.signup_total.check(&()).await
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
-        // Nothing panics while holding it, and the map stays valid if something did.
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

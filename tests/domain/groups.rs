@@ -560,12 +560,14 @@ async fn the_last_admin_leaving_promotes_the_longest_standing_member(engine: Eng
         .unwrap()
         .conversation
         .id;
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    // Joins are stamped with the wall clock in milliseconds: each one after the clock has moved
+    // on, so the order of joining decides (not the user ids, which would put bob first).
+    after_this_millisecond().await;
     f.chat
         .add_member(&alice, conv, Target::Id(dave.id()))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    after_this_millisecond().await;
     f.chat
         .add_member(&alice, conv, Target::Id(bob.id()))
         .await
@@ -816,3 +818,11 @@ natter::on_both_engines!(
     the_last_admin_leaving_promotes_the_longest_standing_member,
     the_socket_commands_create_and_change_a_group,
 );
+
+/// Returns once the wall clock reads a later millisecond than when called.
+async fn after_this_millisecond() {
+    let now = natter::clock::system_now();
+    while natter::clock::system_now() <= now {
+        tokio::task::yield_now().await;
+    }
+}

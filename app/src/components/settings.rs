@@ -40,42 +40,59 @@ pub fn SharingSettings() -> impl IntoView {
         Some(Err(error)) => problem.set(Some(error.message())),
         None => {}
     });
-    let change = move |presence: bool, on: bool| {
-        if let Some(mut wanted) = settings.get_untracked() {
-            if presence {
-                wanted.share_presence = on;
-            } else {
-                wanted.share_typing = on;
-            }
-            save.dispatch(wanted);
-        }
-    };
+    let save_wanted = Callback::new(move |wanted: Settings| {
+        save.dispatch(wanted);
+    });
     view! {
         <fieldset class="sharing" data-testid="sharing">
             <legend>"Let others see"</legend>
-            <label>
-                <input
-                    type="checkbox"
-                    data-testid="share-presence"
-                    disabled=move || settings.get().is_none()
-                    prop:checked=move || settings.get().is_some_and(|s| s.share_presence)
-                    on:change=move |ev| change(true, event_target_checked(&ev))
-                />
-                " When I'm online"
-            </label>
-            <label>
-                <input
-                    type="checkbox"
-                    data-testid="share-typing"
-                    disabled=move || settings.get().is_none()
-                    prop:checked=move || settings.get().is_some_and(|s| s.share_typing)
-                    on:change=move |ev| change(false, event_target_checked(&ev))
-                />
-                " When I'm typing"
-            </label>
+            <Toggle
+                settings
+                field=|s| &mut s.share_presence
+                on_change=save_wanted
+                testid="share-presence"
+                label="When I'm online"
+            />
+            <Toggle
+                settings
+                field=|s| &mut s.share_typing
+                on_change=save_wanted
+                testid="share-typing"
+                label="When I'm typing"
+            />
             <p class="hint">"Hiding when you are online hides it for everyone else too."</p>
             <p class="form-error" role="alert">{move || problem.get()}</p>
         </fieldset>
     }
     .into_any()
+}
+
+/// One thing the person shares, as a checkbox: disabled until the settings have loaded; a
+/// change asks `on_change` to save the settings with that one field changed.
+#[component]
+fn Toggle(
+    settings: RwSignal<Option<Settings>>,
+    field: fn(&mut Settings) -> &mut bool,
+    on_change: Callback<Settings>,
+    testid: &'static str,
+    label: &'static str,
+) -> impl IntoView {
+    view! {
+        <label>
+            <input
+                type="checkbox"
+                data-testid=testid
+                disabled=move || settings.get().is_none()
+                prop:checked=move || settings.get().is_some_and(|mut s| *field(&mut s))
+                on:change=move |ev| {
+                    if let Some(mut wanted) = settings.get_untracked() {
+                        *field(&mut wanted) = event_target_checked(&ev);
+                        on_change.run(wanted);
+                    }
+                }
+            />
+            " "
+            {label}
+        </label>
+    }
 }

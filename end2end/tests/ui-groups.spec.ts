@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { converse, send, shot, signUpPerson, texts } from "./support";
+import { PHONE, converse, send, shot, signUpPerson, texts } from "./support";
 
 // A group as three people use it: one starts it with a title and two names; the others see it
 // in their lists live; messages reach everyone; "Seen by N" says how many read the newest
@@ -64,5 +64,87 @@ test("three people in a group: created, talked in, read, left", async ({ browser
   await converse(alice, bob);
   await expect(bob.page.getByTestId("presence")).toHaveText("online");
   await expect(bob.page.getByTestId("group-members")).toHaveCount(0);
+  for (const person of [alice, bob, carol]) expect(person.errors).toEqual([]);
+});
+
+// Running a group from its panel: the member count opens it; an admin renames the group, adds
+// someone, makes a member an admin and removes one, and a mistake is explained inline; every
+// change reaches the others live (title, member count, timeline line, and the removed person's
+// list). A member who is not an admin sees the members and roles, and no controls.
+test("an admin runs a group from its panel", async ({ browser }) => {
+  const alice = await signUpPerson(browser, "alice");
+  const bob = await signUpPerson(browser, "bob");
+  const carol = await signUpPerson(browser, "carol");
+
+  await alice.page.getByTestId("new-group-toggle").click();
+  await alice.page.getByLabel("Title").fill("Launch");
+  await alice.page.getByLabel("Members").fill(bob.name);
+  await alice.page.getByRole("button", { name: "Create group" }).click();
+  await expect(alice.page.getByTestId("group-members")).toHaveText("2 members");
+  await bob.page.getByTestId("conversation-item").filter({ hasText: "Launch" }).click();
+  await expect(bob.page.getByTestId("conversation-title")).toHaveText("Launch");
+
+  // Bob is a member, not an admin: the panel lists both, with no controls.
+  await bob.page.getByTestId("group-members").click();
+  const bobPanel = bob.page.getByTestId("group-panel");
+  await expect(bobPanel.getByTestId("member")).toHaveCount(2);
+  await expect(bobPanel.getByTestId("member").filter({ hasText: alice.name })).toContainText("admin");
+  await expect(bobPanel.getByTestId("rename-group")).toHaveCount(0);
+  await expect(bobPanel.getByTestId("remove-member")).toHaveCount(0);
+
+  await alice.page.getByTestId("group-members").click();
+  const panel = alice.page.getByTestId("group-panel");
+  await expect(alice.page.getByTestId("group-members")).toHaveAttribute("aria-expanded", "true");
+
+  // Rename: the title changes for both, and both timelines say who did it.
+  await panel.getByLabel("Group name").fill("Launch day");
+  await panel.getByRole("button", { name: "Rename" }).click();
+  for (const person of [alice, bob]) {
+    await expect(person.page.getByTestId("conversation-title")).toHaveText("Launch day");
+    await expect(person.page.getByTestId("timeline-event").last()).toContainText(
+      `${alice.name} renamed the group to “Launch day”`,
+    );
+  }
+
+  // A name nobody has: explained, nothing changes.
+  await panel.getByLabel("Add someone").fill("nobody_by_this_name");
+  await panel.getByRole("button", { name: "Add" }).click();
+  await expect(panel.getByTestId("group-error")).not.toBeEmpty();
+  await expect(panel.getByTestId("member")).toHaveCount(2);
+
+  // Add carol: she gets the group in her list at once; the others see the line and the count.
+  await panel.getByLabel("Add someone").fill(carol.name);
+  await panel.getByRole("button", { name: "Add" }).click();
+  await expect(panel.getByTestId("group-error")).toBeEmpty();
+  await expect(panel.getByLabel("Add someone")).toHaveValue("");
+  await expect(panel.getByTestId("member")).toHaveCount(3);
+  await expect(carol.page.getByTestId("conversation-item").filter({ hasText: "Launch day" })).toBeVisible();
+  await expect(bob.page.getByTestId("group-members")).toHaveText("3 members");
+  await expect(bobPanel.getByTestId("member")).toHaveCount(3);
+
+  // Make bob an admin: his badge shows on both panels, and he gets the controls.
+  await panel.getByRole("button", { name: `Make ${bob.name} an admin` }).click();
+  await expect(panel.getByTestId("member").filter({ hasText: bob.name })).toContainText("admin");
+  await expect(bobPanel.getByTestId("rename-group")).toBeVisible();
+  await expect(bob.page.getByTestId("timeline-event").last()).toContainText(`${alice.name} made ${bob.name} an admin`);
+  await shot(alice.page, "group-panel-desktop");
+
+  // Remove carol: her list loses the group; the others see the line and the count.
+  await carol.page.getByTestId("conversation-item").filter({ hasText: "Launch day" }).click();
+  await expect(carol.page.getByTestId("conversation-title")).toHaveText("Launch day");
+  await panel.getByRole("button", { name: `Remove ${carol.name}` }).click();
+  await expect(carol.page.getByTestId("conversation-item").filter({ hasText: "Launch day" })).toHaveCount(0);
+  await expect(carol.page).toHaveURL(/\/$/);
+  for (const person of [alice, bob]) {
+    await expect(person.page.getByTestId("group-members")).toHaveText("2 members");
+    await expect(person.page.getByTestId("timeline-event").last()).toContainText(`${alice.name} removed ${carol.name}`);
+  }
+
+  // Escape closes the panel; on a phone it fits the screen.
+  await panel.getByLabel("Group name").press("Escape");
+  await expect(panel).toHaveCount(0);
+  await bob.page.setViewportSize(PHONE);
+  await expect(bobPanel).toBeVisible();
+  await shot(bob.page, "group-panel-phone");
   for (const person of [alice, bob, carol]) expect(person.errors).toEqual([]);
 });

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use natter::protocol::{
-    ConversationId, ConversationView, MessagePage, MessageView, Seq, Settings, UserView,
+    ConversationId, ConversationView, MessagePage, MessageView, Seq, Settings, UserId, UserView,
 };
 
 use crate::error::AppError;
@@ -96,6 +96,55 @@ pub async fn leave_group(conversation: ConversationId) -> Result<(), AppError> {
     let chat = super::caller::chat();
     let me = super::caller::require(&chat).await?;
     Ok(chat.leave_group(&me, conversation).await?)
+}
+
+/// `POST /_sf/rename`: an admin renames a group; the members see a "renamed" entry.
+#[server(prefix = "/_sf", endpoint = "rename")]
+pub async fn rename_group(
+    conversation: ConversationId,
+    title: String,
+) -> Result<ConversationView, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat.rename_group(&me, conversation, &title).await?)
+}
+
+/// `POST /_sf/add_member`: an admin adds the person named `username` to a group; they get it
+/// on every connection at once.
+#[server(prefix = "/_sf", endpoint = "add_member")]
+pub async fn add_group_member(
+    conversation: ConversationId,
+    username: String,
+) -> Result<ConversationView, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    let name = username.trim().trim_start_matches('@').to_owned();
+    Ok(chat
+        .add_member(&me, conversation, natter::Target::Name(name))
+        .await?)
+}
+
+/// `POST /_sf/remove_member`: an admin removes a member from a group; the member loses it on
+/// every connection at once.
+#[server(prefix = "/_sf", endpoint = "remove_member")]
+pub async fn remove_group_member(
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<(), AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat.remove_member(&me, conversation, user).await?)
+}
+
+/// `POST /_sf/make_admin`: an admin makes a member an admin too.
+#[server(prefix = "/_sf", endpoint = "make_admin")]
+pub async fn make_group_admin(
+    conversation: ConversationId,
+    user: UserId,
+) -> Result<ConversationView, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat.make_admin(&me, conversation, user).await?)
 }
 
 /// `POST /_sf/settings`: what the caller shares with the people they talk to.

@@ -155,15 +155,22 @@ fn Chat(
                     leave_error().map(|message| view! { <p class="topbar-error" role="alert">{message}</p> })
                 }}
             </header>
-            <aside class="sidebar" aria-label="Conversations">
+            // One main landmark whatever the screen: the list while no conversation is open
+            // (a phone shows only the list then), else the conversation, the list being how
+            // one moves between them.
+            <div
+                class="sidebar"
+                role=move || if open.get().is_some() { "navigation" } else { "main" }
+                aria-label="Conversations"
+            >
                 <NotificationOffer />
                 <NewConversation />
                 <NewGroup />
                 <ConversationList />
-            </aside>
-            <main class="pane">
+            </div>
+            <div class="pane" role=move || open.get().is_some().then_some("main")>
                 <Outlet />
-            </main>
+            </div>
             <Shortcuts />
             <div class="sr-only" aria-live="polite" data-testid="announcer">
                 {move || store.announcement.get()}
@@ -304,8 +311,8 @@ fn watch_visibility(store: ChatStore) {
 #[component]
 pub fn NoConversation() -> impl IntoView {
     view! {
-        <section class="empty-pane">
-            <h2>"No conversation open"</h2>
+        <section class="empty-pane" aria-labelledby="empty-pane-title">
+            <h2 id="empty-pane-title">"No conversation open"</h2>
             <p>"Pick one from the list, or start a new one by typing a username."</p>
         </section>
     }

@@ -32,10 +32,14 @@ export interface Person {
   errors: string[];
 }
 
-/** Collects the page's uncaught errors; a test ends by expecting none. */
+/** Collects the page's uncaught errors, and the message of a WASM panic (logged to the console
+ * just before its "unreachable" error); a test ends by expecting none. */
 export function pageErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error" && message.text().includes("panicked at")) errors.push(message.text());
+  });
   return errors;
 }
 

@@ -76,9 +76,18 @@ test("an admin runs a group from its panel", async ({ browser }) => {
   const bob = await signUpPerson(browser, "bob");
   const carol = await signUpPerson(browser, "carol");
 
+  // Members are picked with the same search as a conversation: a chip each, removable.
   await alice.page.getByTestId("new-group-toggle").click();
   await alice.page.getByLabel("Title").fill("Launch");
-  await alice.page.getByLabel("Members").fill(bob.name);
+  const newGroup = alice.page.getByTestId("new-group");
+  for (const person of [bob, carol]) {
+    await alice.page.getByLabel("Members").fill(person.name);
+    await newGroup.getByTestId("suggestion").filter({ hasText: person.name }).click();
+    await expect(newGroup.getByTestId("picked-member").filter({ hasText: person.name })).toBeVisible();
+  }
+  await expect(alice.page.getByLabel("Members")).toHaveValue("");
+  await newGroup.getByRole("button", { name: `Remove ${carol.name} from the group` }).click();
+  await expect(newGroup.getByTestId("picked-member")).toHaveCount(1);
   await alice.page.getByRole("button", { name: "Create group" }).click();
   await expect(alice.page.getByTestId("group-members")).toHaveText("2 members");
   await bob.page.getByTestId("conversation-item").filter({ hasText: "Launch" }).click();
@@ -95,6 +104,12 @@ test("an admin runs a group from its panel", async ({ browser }) => {
   await alice.page.getByTestId("group-members").click();
   const panel = alice.page.getByTestId("group-panel");
   await expect(alice.page.getByTestId("group-members")).toHaveAttribute("aria-expanded", "true");
+  // Bob is connected: his dot in the panel is green.
+  await expect(panel.getByTestId("member").filter({ hasText: bob.name }).locator(".member-dot")).toHaveClass(
+    "member-dot online",
+  );
+  // Each admin action asks first; the answer here is yes.
+  alice.page.on("dialog", (dialog) => void dialog.accept());
 
   // Rename: the title changes for both, and both timelines say who did it.
   await panel.getByLabel("Group name").fill("Launch day");
@@ -112,9 +127,10 @@ test("an admin runs a group from its panel", async ({ browser }) => {
   await expect(panel.getByTestId("group-error")).not.toBeEmpty();
   await expect(panel.getByTestId("member")).toHaveCount(2);
 
-  // Add carol: she gets the group in her list at once; the others see the line and the count.
+  // Add carol, picked from the suggestions: she gets the group in her list at once; the others
+  // see the line and the count.
   await panel.getByLabel("Add someone").fill(carol.name);
-  await panel.getByRole("button", { name: "Add" }).click();
+  await panel.getByTestId("suggestion").filter({ hasText: carol.name }).click();
   await expect(panel.getByTestId("group-error")).toBeEmpty();
   await expect(panel.getByLabel("Add someone")).toHaveValue("");
   await expect(panel.getByTestId("member")).toHaveCount(3);
@@ -139,6 +155,9 @@ test("an admin runs a group from its panel", async ({ browser }) => {
     await expect(person.page.getByTestId("group-members")).toHaveText("2 members");
     await expect(person.page.getByTestId("timeline-event").last()).toContainText(`${alice.name} removed ${carol.name}`);
   }
+  // The other two carry on.
+  await send(bob.page, "Just us now");
+  await expect(texts(alice.page).last()).toHaveText("Just us now");
 
   // Escape closes the panel; on a phone it fits the screen.
   await panel.getByLabel("Group name").press("Escape");

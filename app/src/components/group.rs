@@ -6,19 +6,22 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use natter::protocol::{ConversationId, ConversationView, Seq, UserId};
 
+use crate::components::people::UserSearch;
 use crate::error::AppError;
 use crate::server_fns::{
     add_group_member, leave_group, make_group_admin, remove_group_member, rename_group, start_group,
 };
 use crate::store::ChatStore;
 
-/// "New group": a title and the members' usernames; the new group opens.
+/// "New group": a title and its members, picked with the same search as a conversation (or
+/// typed, separated by commas); the new group opens.
 #[component]
 pub fn NewGroup() -> impl IntoView {
     let store = ChatStore::expect();
     let navigate = use_navigate();
     let title = RwSignal::new(String::new());
-    let members = RwSignal::new(String::new());
+    let typed = RwSignal::new(String::new());
+    let picked = RwSignal::new(Vec::<String>::new());
     let error = RwSignal::new(None::<String>);
     let open = RwSignal::new(false);
     let create = Action::new(|(title, members): &(String, String)| {
@@ -29,17 +32,51 @@ pub fn NewGroup() -> impl IntoView {
             let id = conversation.id;
             store.add_conversation(conversation);
             title.set(String::new());
-            members.set(String::new());
+            typed.set(String::new());
+            picked.set(Vec::new());
             open.set(false);
             navigate(&format!("/c/{id}"), Default::default());
         }
         Some(Err(refused)) => error.set(Some(refused.message())),
         None => {}
     });
+    let pick = Callback::new(move |name: String| {
+        picked.update(|names| {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        });
+        typed.set(String::new());
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
-        create.dispatch((title.get_untracked(), members.get_untracked()));
+        let mut members = picked.get_untracked().join(" ");
+        members.push(' ');
+        members.push_str(&typed.get_untracked());
+        create.dispatch((title.get_untracked(), members));
+    };
+    let chips = move || {
+        picked
+            .get()
+            .into_iter()
+            .map(|name| {
+                let label = format!("Remove {name} from the group");
+                let gone = name.clone();
+                view! {
+                    <li class="chip" data-testid="picked-member">
+                        {name}
+                        <button
+                            type="button"
+                            aria-label=label
+                            on:click=move |_| picked.update(|names| names.retain(|n| *n != gone))
+                        >
+                            "×"
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
     };
     let form = move || {
         open.get().then(|| {
@@ -55,16 +92,16 @@ pub fn NewGroup() -> impl IntoView {
                         on:input=move |ev| title.set(event_target_value(&ev))
                     />
                     <label for="new-group-members">"Members"</label>
-                    <input
+                    <ul class="chips" aria-label="Picked people" hidden=move || picked.with(Vec::is_empty)>
+                        {chips}
+                    </ul>
+                    <UserSearch
                         id="new-group-members"
-                        type="text"
-                        placeholder="Usernames, separated by commas"
-                        autocomplete="off"
-                        autocapitalize="none"
-                        spellcheck="false"
-                        aria-describedby="new-group-error"
-                        prop:value=move || members.get()
-                        on:input=move |ev| members.set(event_target_value(&ev))
+                        value=typed
+                        on_pick=pick
+                        described_by="new-group-error"
+                        invalid=Signal::derive(move || error.with(Option::is_some))
+                        exclude=Signal::derive(move || picked.get())
                     />
                     <button type="submit" class="primary" disabled=move || create.pending().get()>
                         "Create group"
@@ -262,19 +299,24 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
                     }
                 >
                     <label for="group-add">"Add someone"</label>
-                    <input
+                    <UserSearch
                         id="group-add"
-                        type="text"
-                        placeholder="Username"
-                        autocomplete="off"
-                        autocapitalize="none"
-                        spellcheck="false"
-                        prop:value=move || new_member.get()
-                        on:input=move |ev| new_member.set(event_target_value(&ev))
-                    />
-                    <button type="submit" disabled=busy>"Add"</button>
+                        value=new_member
+                        on_pick=Callback::new(move |name: String| {
+                            new_member.set(name.clone());
+                            add.dispatch(name);
+                        })
+                        described_by="group-error"
+                        invalid=Signal::derive(move || problem.with(Option::is_some))
+                        exclude=Signal::derive(move || {
+                            members.with(|all| all.iter().map(|m| m.name.clone()).collect())
+                        })
+                    >
+                        <button type="submit" disabled=busy>"Add"</button>
+                    </UserSearch>
                 </form>
             }
+            .into_any()
         })
     };
     let rows = move || {
@@ -288,6 +330,8 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
                     name,
                     admin: is_admin,
                 } = member;
+                let (who, gone) = (name.clone(), name.clone());
+                let online = move || store.around.with(|a| a.of(user).is_some_and(|p| p.online));
                 let actions = (admin && user != me).then(|| {
                     view! {
                         {(!is_admin)
@@ -299,7 +343,9 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
                                         aria-label=format!("Make {name} an admin")
                                         disabled=busy
                                         on:click=move |_| {
-                                            promote.dispatch(user);
+                                            if confirmed(&format!("Make {who} an admin of this group? Admins can rename it and add or remove people.")) {
+                                                promote.dispatch(user);
+                                            }
                                         }
                                     >
                                         "Make admin"
@@ -313,7 +359,9 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
                             aria-label=format!("Remove {name}")
                             disabled=busy
                             on:click=move |_| {
-                                remove.dispatch(user);
+                                if confirmed(&format!("Remove {gone} from this group? They will no longer see its messages.")) {
+                                    remove.dispatch(user);
+                                }
                             }
                         >
                             "Remove"
@@ -322,14 +370,17 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
                 });
                 view! {
                     <li data-testid="member">
+                        <span class="member-dot" class:online=online aria-hidden="true"></span>
                         <span class="member-name">
                             {name.clone()}
                             {(user == me).then_some(" (you)")}
                         </span>
+                        {move || online().then(|| view! { <span class="sr-only">" (online)"</span> })}
                         {is_admin.then(|| view! { <span class="badge">"admin"</span> })}
                         <span class="member-actions">{actions}</span>
                     </li>
                 }
+                .into_any()
             })
             .collect_view()
     };
@@ -372,13 +423,7 @@ pub fn LeaveGroup(id: ConversationId) -> impl IntoView {
         _ => None,
     };
     let ask = move |_| {
-        #[cfg(feature = "hydrate")]
-        let sure = window()
-            .confirm_with_message("Leave this group? You will no longer see its messages.")
-            .unwrap_or(false);
-        #[cfg(not(feature = "hydrate"))]
-        let sure = false;
-        if sure {
+        if confirmed("Leave this group? You will no longer see its messages.") {
             leave.dispatch(());
         }
     };
@@ -391,5 +436,16 @@ pub fn LeaveGroup(id: ConversationId) -> impl IntoView {
                 <p class="form-error" role="alert">{problem}</p>
             }
         })
+    }
+}
+
+/// Asks the browser's own confirmation dialog; no on the server, where nothing is clicked.
+fn confirmed(question: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    return window().confirm_with_message(question).unwrap_or(false);
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = question;
+        false
     }
 }

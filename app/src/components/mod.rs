@@ -5,6 +5,7 @@
 pub mod connection;
 pub mod conversation;
 pub mod group;
+pub mod people;
 pub mod settings;
 pub mod shortcuts;
 pub mod sidebar;

@@ -5,30 +5,22 @@
 //! once per browser until answered, the offer to turn notifications on: the browser's own
 //! prompt comes only from a click on it, never on load.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use natter::protocol::UserView;
 
+use crate::components::people::UserSearch;
 use crate::model::clock::{iso, preview};
 use crate::model::directory::Entry;
 use crate::model::markup;
-use crate::server_fns::{find_users, start_conversation};
+use crate::server_fns::start_conversation;
 use crate::store::{ChatStore, ConnectionStatus, Permission};
-
-/// How long typing must pause before suggestions are fetched.
-const SUGGEST_AFTER: Duration = Duration::from_millis(150);
 
 #[component]
 pub fn NewConversation() -> impl IntoView {
     let store = ChatStore::expect();
     let navigate = use_navigate();
     let name = RwSignal::new(String::new());
-    let suggestions = RwSignal::new(Vec::<UserView>::new());
     let error = RwSignal::new(None::<String>);
-    // Each keystroke bumps the generation; only the newest lookup may show its answer.
-    let generation = StoredValue::new(0_u64);
 
     let start = Action::new(|username: &String| start_conversation(username.clone()));
     Effect::new(move |_| match start.value().get() {
@@ -36,41 +28,16 @@ pub fn NewConversation() -> impl IntoView {
             let id = conversation.id;
             store.add_conversation(conversation);
             name.set(String::new());
-            // A lookup still in flight must not bring the list back.
-            generation.update_value(|g| *g += 1);
-            suggestions.set(Vec::new());
             navigate(&format!("/c/{id}"), Default::default());
         }
         Some(Err(refused)) => error.set(Some(refused.message())),
         None => {}
     });
-
-    let on_input = move |ev| {
-        let value = event_target_value(&ev);
-        name.set(value.clone());
+    // A new name clears the last refusal.
+    Effect::new(move |_| {
+        name.track();
         error.set(None);
-        generation.update_value(|g| *g += 1);
-        let current = generation.get_value();
-        let query = value.trim().to_owned();
-        if query.is_empty() {
-            suggestions.set(Vec::new());
-            return;
-        }
-        set_timeout(
-            move || {
-                if generation.try_get_value() != Some(current) {
-                    return;
-                }
-                leptos::task::spawn_local(async move {
-                    let found = find_users(query).await.unwrap_or_default();
-                    if generation.try_get_value() == Some(current) {
-                        suggestions.try_set(found);
-                    }
-                });
-            },
-            SUGGEST_AFTER,
-        );
-    };
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let username = name.get_untracked().trim().to_owned();
@@ -80,82 +47,27 @@ pub fn NewConversation() -> impl IntoView {
             ));
             return;
         }
-        generation.update_value(|g| *g += 1);
-        suggestions.set(Vec::new());
         start.dispatch(username);
     };
+    let pick = Callback::new(move |username: String| {
+        name.set(username.clone());
+        start.dispatch(username);
+    });
 
     view! {
         <form class="new-conversation" on:submit=submit data-testid="new-conversation">
             <label for="new-conversation-name">"Start a conversation"</label>
-            <div class="row">
-                <input
-                    id="new-conversation-name"
-                    type="text"
-                    placeholder="Username"
-                    autocomplete="off"
-                    autocapitalize="none"
-                    spellcheck="false"
-                    aria-describedby="new-conversation-error"
-                    aria-controls="user-suggestions"
-                    aria-invalid=move || error.with(Option::is_some).to_string()
-                    prop:value=move || name.get()
-                    on:input=on_input
-                    on:keydown=move |ev| match ev.key().as_str() {
-                        "ArrowDown" => {
-                            ev.prevent_default();
-                            focus_suggestion(Step::First);
-                        }
-                        "Escape" => suggestions.set(Vec::new()),
-                        _ => {}
-                    }
-                />
+            <UserSearch
+                id="new-conversation-name"
+                value=name
+                on_pick=pick
+                described_by="new-conversation-error"
+                invalid=Signal::derive(move || error.with(Option::is_some))
+            >
                 <button type="submit" class="primary" disabled=move || start.pending().get()>
                     "Start"
                 </button>
-            </div>
-            <ul
-                id="user-suggestions"
-                class="suggestions"
-                aria-label="Matching people"
-                hidden=move || suggestions.with(Vec::is_empty)
-            >
-                <For
-                    each=move || suggestions.get()
-                    key=|user| user.id
-                    children=move |user| {
-                        let username = user.username.clone();
-                        view! {
-                            <li>
-                                <button
-                                    type="button"
-                                    data-testid="suggestion"
-                                    on:keydown=move |ev| match ev.key().as_str() {
-                                        "ArrowDown" => {
-                                            ev.prevent_default();
-                                            focus_suggestion(Step::Next);
-                                        }
-                                        "ArrowUp" => {
-                                            ev.prevent_default();
-                                            focus_suggestion(Step::Previous);
-                                        }
-                                        "Escape" => suggestions.set(Vec::new()),
-                                        _ => {}
-                                    }
-                                    on:click=move |_| {
-                                        name.set(username.clone());
-                                        generation.update_value(|g| *g += 1);
-                                        suggestions.set(Vec::new());
-                                        start.dispatch(username.clone());
-                                    }
-                                >
-                                    {user.username}
-                                </button>
-                            </li>
-                        }
-                    }
-                />
-            </ul>
+            </UserSearch>
             <p
                 id="new-conversation-error"
                 class="form-error"
@@ -398,40 +310,4 @@ pub fn hue(name: &str) -> u32 {
     name.bytes()
         .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
         % 7
-}
-
-/// Where the arrow keys move the focus in the suggestions.
-#[derive(Clone, Copy)]
-enum Step {
-    First,
-    Next,
-    Previous,
-}
-
-/// Moves the focus among the suggestion buttons; up from the first one goes back to the input.
-fn focus_suggestion(step: Step) {
-    use leptos::wasm_bindgen::JsCast;
-    let document = document();
-    let sibling = |forward: bool| {
-        let item = document.active_element()?.parent_element()?;
-        let next = if forward {
-            item.next_element_sibling()
-        } else {
-            item.previous_element_sibling()
-        };
-        next?.first_element_child()
-    };
-    let target = match step {
-        Step::First => document
-            .query_selector("#user-suggestions button")
-            .ok()
-            .flatten(),
-        Step::Next => sibling(true),
-        Step::Previous => {
-            sibling(false).or_else(|| document.get_element_by_id("new-conversation-name"))
-        }
-    };
-    if let Some(element) = target.and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
-        let _ = element.focus();
-    }
 }

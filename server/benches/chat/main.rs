@@ -11,7 +11,9 @@
 //!   every message arrives and p99 send → receipt stays within 100 ms (the load test);
 //! - `connects`: authenticated `/ws` connects per second by a crowd of clients;
 //! - `memory`: the server's resident memory fresh, after a restart, and with 1,000 sockets
-//!   connected, then joined to a room; the difference per socket.
+//!   connected, then joined to a room; the difference per socket;
+//! - `fanout`: one message to a group of 1,000 members, one socket each: send → the last
+//!   member's receipt, and the server's CPU per delivered copy, on SQLite and PostgreSQL.
 //!
 //! The server is a separate process so its memory and CPU are its own; the clients share the
 //! machine's cores with it, as on a single-box deployment. Every figure comes from a new server
@@ -28,6 +30,7 @@
 mod support;
 
 mod connects;
+mod fanout;
 mod knee;
 mod latency;
 mod memory;
@@ -102,6 +105,7 @@ async fn run_once(options: &Options) -> anyhow::Result<Vec<Table>> {
             Section::Knee => knee::table(plan).await?,
             Section::Connects => connects::table(plan).await?,
             Section::Memory => memory::table(plan).await.context("memory")?,
+            Section::Fanout => fanout::table(plan).await?,
         });
     }
     Ok(tables)

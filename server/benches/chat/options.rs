@@ -27,6 +27,9 @@ pub struct Plan {
     pub step: Duration,
     /// Sockets opened in the connects section.
     pub connects: usize,
+    /// Members (one socket each) of the fan-out section's group, and the messages measured.
+    pub group: usize,
+    pub fanout_messages: usize,
 }
 
 /// About 1½ minutes.
@@ -43,6 +46,8 @@ const FULL: Plan = Plan {
     knee_start: 400,
     step: Duration::from_secs(10),
     connects: 5000,
+    group: 1000,
+    fanout_messages: 100,
 };
 
 /// About 20 seconds: proves every section works, figures are rough.
@@ -59,6 +64,8 @@ const QUICK: Plan = Plan {
     knee_start: 400,
     step: Duration::from_secs(2),
     connects: 1000,
+    group: 200,
+    fanout_messages: 30,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,16 +76,18 @@ pub enum Section {
     Knee,
     Connects,
     Memory,
+    Fanout,
 }
 
 impl Section {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Latency,
         Self::Rest,
         Self::Throughput,
         Self::Knee,
         Self::Connects,
         Self::Memory,
+        Self::Fanout,
     ];
 
     fn parse(name: &str) -> Option<Self> {
@@ -93,6 +102,7 @@ impl Section {
             Self::Knee => "knee",
             Self::Connects => "connects",
             Self::Memory => "memory",
+            Self::Fanout => "fanout",
         }
     }
 }

@@ -523,11 +523,31 @@ impl ChatStore {
         }
     }
 
+    /// What the server knows now of the presence of conversation `id`'s members.
+    #[cfg(feature = "hydrate")]
+    fn refresh_presence(&self, id: ConversationId) {
+        let around = self.around;
+        leptos::task::spawn_local(async move {
+            if let Ok(view) = crate::server_fns::load_conversation(id).await {
+                around.try_update(|a| a.absorb(std::slice::from_ref(&view)));
+            }
+        });
+    }
+
     /// Takes in what the server sent.
     pub fn apply(&self, inbound: Inbound) {
         match inbound {
             Inbound::Message(message) => {
                 let id = message.conv_id;
+                // Someone else joined a group: they may be online already, which no presence
+                // event will say; the server's view of the group does.
+                #[cfg(feature = "hydrate")]
+                if message.event.as_ref().is_some_and(|e| {
+                    e.change == natter::protocol::Change::Added
+                        && e.subject.as_ref().is_some_and(|s| s.id != self.me)
+                }) {
+                    self.refresh_presence(id);
+                }
                 if message.sender_id != self.me {
                     self.around.try_update(|a| a.spoke(id, message.sender_id));
                 }

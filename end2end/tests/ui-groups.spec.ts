@@ -137,6 +137,12 @@ test("an admin runs a group from its panel", async ({ browser }) => {
   await expect(carol.page.getByTestId("conversation-item").filter({ hasText: "Launch day" })).toBeVisible();
   await expect(bob.page.getByTestId("group-members")).toHaveText("3 members");
   await expect(bobPanel.getByTestId("member")).toHaveCount(3);
+  // Carol was online before she was added: both panels show it at once, and each person's
+  // own dot is green while they are connected.
+  const dot = (where: typeof panel, person: typeof carol) =>
+    where.getByTestId("member").filter({ hasText: person.name }).locator(".member-dot");
+  for (const where of [panel, bobPanel]) await expect(dot(where, carol)).toHaveClass("member-dot online");
+  await expect(dot(panel, alice)).toHaveClass("member-dot online");
 
   // Make bob an admin: his badge shows on both panels, and he gets the controls.
   await panel.getByRole("button", { name: `Make ${bob.name} an admin` }).click();

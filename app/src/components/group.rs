@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::server_fns::{
     add_group_member, leave_group, make_group_admin, remove_group_member, rename_group, start_group,
 };
-use crate::store::ChatStore;
+use crate::store::{ChatStore, ConnectionStatus};
 
 /// "New group": a title and its members, picked with the same search as a conversation (or
 /// typed, separated by commas); the new group opens.
@@ -224,6 +224,9 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
             problem.set(None);
             if let Some(group) = group {
                 let seq = group.last_message.as_ref().map_or(Seq::ZERO, |m| m.seq);
+                store
+                    .around
+                    .update(|a| a.absorb(std::slice::from_ref(&group)));
                 store.directory.update(|d| {
                     // Not over a newer state the timeline already brought.
                     if d.get(id).is_none_or(|e| e.last_seq() <= seq) {
@@ -331,7 +334,14 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
                     admin: is_admin,
                 } = member;
                 let (who, gone) = (name.clone(), name.clone());
-                let online = move || store.around.with(|a| a.of(user).is_some_and(|p| p.online));
+                // The person themself is online while connected; the others as the server says.
+                let online = move || {
+                    if user == me {
+                        store.status.get() == ConnectionStatus::Connected
+                    } else {
+                        store.around.with(|a| a.of(user).is_some_and(|p| p.online))
+                    }
+                };
                 let actions = (admin && user != me).then(|| {
                     view! {
                         {(!is_admin)

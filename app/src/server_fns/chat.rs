@@ -36,6 +36,15 @@ pub async fn load_history(
         .await?)
 }
 
+/// `POST /_sf/conversation`: one of the caller's conversations as it is now: its members and
+/// what the caller may know of their presence.
+#[server(prefix = "/_sf", endpoint = "conversation")]
+pub async fn load_conversation(conversation: ConversationId) -> Result<ConversationView, AppError> {
+    let chat = super::caller::chat();
+    let me = super::caller::require(&chat).await?;
+    Ok(chat.conversation(&me, conversation).await?)
+}
+
 /// `POST /_sf/users`: people whose name starts with `query`, not the caller.
 #[server(prefix = "/_sf", endpoint = "users")]
 pub async fn find_users(query: String) -> Result<Vec<UserView>, AppError> {

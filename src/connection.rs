@@ -70,6 +70,9 @@ pub struct Connection {
     feed_pos: FeedPos,
     /// The personal feed must be read from storage (a gap, or a lag).
     feed_behind: bool,
+    /// A personal event taken from the inbox whose frame is still being made (it may need a
+    /// query): kept here until it is, so dropping `next_frame` meanwhile loses nothing.
+    personal: Option<(FeedPos, Arc<PersonalEvent>)>,
     /// Sends on their way to the writer, answered in the order they were made.
     sending: FuturesOrdered<BoxFuture<'static, Sent>>,
     /// How many of them go to each conversation.
@@ -120,6 +123,7 @@ impl Connection {
         Self {
             feed_pos,
             feed_behind: false,
+            personal: None,
             sending: FuturesOrdered::new(),
             sending_to: HashMap::new(),
             held: VecDeque::new(),
@@ -548,6 +552,15 @@ impl Connection {
                 self.catch_up_feed().await;
                 continue;
             }
+            if let Some((pos, event)) = self.personal.clone() {
+                let frame = self.personal_frame(&event).await;
+                self.personal = None;
+                self.feed_pos = pos;
+                if let Some(frame) = frame {
+                    return frame;
+                }
+                continue;
+            }
             if let Some(message) = self.ready_held() {
                 if let Some(frame) = self.deliver(&message, Some(&message.frame)) {
                     return frame;
@@ -568,10 +581,8 @@ impl Connection {
                             self.feed_behind = true;
                             continue;
                         }
-                        self.feed_pos = pos;
-                        if let Some(frame) = self.personal_frame(&event).await {
-                            return frame;
-                        }
+                        // Made at the top of the loop, where a drop keeps it for the next call.
+                        self.personal = Some((pos, event));
                     }
                     Received::Event(Topic::Room(conversation), HubEvent::Message(message)) => {
                         if !self.rooms.contains_key(&conversation) {

@@ -807,7 +807,41 @@ async fn a_member_added_back_reads_their_removal_in_the_history_and_stays(engine
     assert_eq!(message.message, "welcome back");
 }
 
+/// A caller that stops waiting for a connection's next frame half-way (as a socket's loop does
+/// when its client speaks first) loses no personal event: "added to a group" needs a query to
+/// become a frame, and a dropped call leaves it to the next one, which delivers it once.
+async fn a_frame_abandoned_half_way_comes_on_the_next_call(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, _bob, _carol, conv) = trio(&f).await;
+    let dave = f.user("dave").await;
+    let mut conn = f.chat.connect(dave.clone()).await.unwrap();
+    f.chat
+        .add_member(&alice, conv, Target::Id(dave.id()))
+        .await
+        .unwrap();
+    // Each call is polled once, then dropped if it has to wait (for the query).
+    let mut created = 0;
+    while let Ok(frame) = tokio::time::timeout(Duration::ZERO, conn.next_frame()).await {
+        match frame.event {
+            ServerEvent::ConversationCreated { conversation } if conversation.id == conv => {
+                created += 1;
+            }
+            ServerEvent::Presence(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    if created == 0 {
+        let ServerEvent::ConversationCreated { conversation } = next_frame(&mut conn).await.event
+        else {
+            panic!("the event was lost with the dropped call")
+        };
+        assert_eq!(conversation.id, conv);
+    }
+    assert!(quiet(&mut conn, Duration::from_millis(200)).await);
+}
+
 natter::on_both_engines!(
+    a_frame_abandoned_half_way_comes_on_the_next_call,
     a_member_added_back_reads_their_removal_in_the_history_and_stays,
     a_group_is_created_with_its_title_members_and_admin_and_announced,
     a_group_needs_a_title_another_member_existing_users_and_room,

@@ -333,7 +333,6 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
                     name,
                     admin: is_admin,
                 } = member;
-                let (who, gone) = (name.clone(), name.clone());
                 // The person themself is online while connected; the others as the server says.
                 let online = move || {
                     if user == me {
@@ -347,35 +346,33 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
                         {(!is_admin)
                             .then(|| {
                                 view! {
-                                    <button
-                                        type="button"
-                                        data-testid="make-admin"
-                                        aria-label=format!("Make {name} an admin")
-                                        disabled=busy
-                                        on:click=move |_| {
-                                            if confirmed(&format!("Make {who} an admin of this group? Admins can rename it and add or remove people.")) {
-                                                promote.dispatch(user);
-                                            }
-                                        }
-                                    >
-                                        "Make admin"
-                                    </button>
+                                    <MemberAction
+                                        label="Make admin"
+                                        testid="make-admin"
+                                        named=format!("Make {name} an admin")
+                                        question=format!(
+                                            "Make {name} an admin of this group? Admins can rename it and add or remove people.",
+                                        )
+                                        busy=Signal::derive(busy)
+                                        on_yes=Callback::new(move |()| {
+                                            promote.dispatch(user);
+                                        })
+                                    />
                                 }
                             })}
-                        <button
-                            type="button"
-                            class="danger"
-                            data-testid="remove-member"
-                            aria-label=format!("Remove {name}")
-                            disabled=busy
-                            on:click=move |_| {
-                                if confirmed(&format!("Remove {gone} from this group? They will no longer see its messages.")) {
-                                    remove.dispatch(user);
-                                }
-                            }
-                        >
-                            "Remove"
-                        </button>
+                        <MemberAction
+                            label="Remove"
+                            testid="remove-member"
+                            danger=true
+                            named=format!("Remove {name}")
+                            question=format!(
+                                "Remove {name} from this group? They will no longer see its messages.",
+                            )
+                            busy=Signal::derive(busy)
+                            on_yes=Callback::new(move |()| {
+                                remove.dispatch(user);
+                            })
+                        />
                     }
                 });
                 view! {
@@ -415,6 +412,39 @@ fn GroupPanel(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// One of an admin's buttons beside a member: it asks `question` first and runs `on_yes` only
+/// on a yes. `named` says which member it is about (for screen readers and tests).
+#[component]
+fn MemberAction(
+    label: &'static str,
+    testid: &'static str,
+    named: String,
+    question: String,
+    busy: Signal<bool>,
+    on_yes: Callback<()>,
+    /// Shown in the error colour: it takes something away.
+    #[prop(optional)]
+    danger: bool,
+) -> impl IntoView {
+    let class = danger.then_some("danger");
+    view! {
+        <button
+            type="button"
+            class=class
+            data-testid=testid
+            aria-label=named
+            disabled=move || busy.get()
+            on:click=move |_| {
+                if confirmed(&question) {
+                    on_yes.run(());
+                }
+            }
+        >
+            {label}
+        </button>
+    }
 }
 
 /// Leaving a group, after a confirmation; the server tells every connection of the person

@@ -9,6 +9,14 @@ import { DESKTOP, apiSignUp, hydrated, pageErrors } from "./support";
 
 const SITE = path.join(__dirname, "..", "..", "target", "site");
 
+/**
+ * What a cold load of a conversation may cost on the wire, in KiB (brotli, as served). Issue 13
+ * asks for 250 (wasm) and 300 (everything); natter is not there yet (docs/PERFORMANCE.md, "Where
+ * the wasm's bytes go"), so these are ceilings a few per cent above today's figures: a change
+ * that makes the first load heavier fails here and has to say why. Lower them with every cut.
+ */
+const BUDGET_KIB = { wasm: 485, total: 505 };
+
 /** The hashed /pkg files a page names: its script, its wasm and its stylesheet. */
 function assetsOf(html: string): string[] {
   const found = [...html.matchAll(/\/pkg\/natter\.[A-Za-z0-9_-]+\.(?:js|wasm|css)/g)].map((m) => m[0]);
@@ -95,6 +103,10 @@ test("a cold conversation load: what crosses the wire", async ({ browser }, test
   console.log(summary);
   testInfo.annotations.push({ type: "measurement", description: summary });
   expect(wasm).toBeGreaterThan(0);
+  expect(wasm / 1024, `the wasm over the wire, KiB (budget ${BUDGET_KIB.wasm})`).toBeLessThanOrEqual(BUDGET_KIB.wasm);
+  expect(total / 1024, `a cold load over the wire, KiB (budget ${BUDGET_KIB.total})`).toBeLessThanOrEqual(
+    BUDGET_KIB.total,
+  );
 
   // The next visit asks only for the page: the hashed files are fresh for a year, not even
   // revalidated.

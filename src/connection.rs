@@ -536,6 +536,10 @@ impl Connection {
 
     /// The next frame to push to the client. Cancel-safe: nothing is lost if the future is
     /// dropped before it completes, so it can sit in a `select!` beside the socket's reads.
+    ///
+    /// This future is what an idle socket waits in, so it stays small: the paths that query
+    /// storage (catching up, making a personal event's frame) are boxed, allocated only when
+    /// taken.
     pub async fn next_frame(&mut self) -> ServerFrame {
         loop {
             if let Some(frame) = self.backlog.pop_front() {
@@ -545,15 +549,15 @@ impl Connection {
                 return frame;
             }
             if let Some(conversation) = self.behind.first().copied() {
-                self.catch_up(conversation).await;
+                Box::pin(self.catch_up(conversation)).await;
                 continue;
             }
             if self.feed_behind {
-                self.catch_up_feed().await;
+                Box::pin(self.catch_up_feed()).await;
                 continue;
             }
             if let Some((pos, event)) = self.personal.clone() {
-                let frame = self.personal_frame(&event).await;
+                let frame = Box::pin(self.personal_frame(&event)).await;
                 self.personal = None;
                 self.feed_pos = pos;
                 if let Some(frame) = frame {

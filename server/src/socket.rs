@@ -52,6 +52,16 @@ pub trait Transport: Send {
     fn close(self, why: Close) -> impl Future<Output = ()> + Send;
 }
 
+/// What the socket loop does next.
+enum Next {
+    /// The client sent something.
+    Read(Inbound),
+    /// The connection owes the client this frame.
+    Owed(ServerFrame),
+    /// The login expired.
+    Expired,
+}
+
 /// Serves one socket until it ends (see the module doc).
 pub async fn drive<T: Transport>(
     mut transport: T,
@@ -62,23 +72,33 @@ pub async fn drive<T: Transport>(
     let expiry = tokio::time::sleep(connection.time_left());
     tokio::pin!(expiry);
     let why = loop {
-        let outgoing = tokio::select! {
+        // The select only picks what happens next; the work is done after it, once its
+        // futures are gone. An idle socket is this loop's state at rest, so it is kept small
+        // (docs/PERFORMANCE.md, "What an idle socket costs"): a command, whose future holds
+        // any of the chat core's queries, is boxed and lives only while it runs.
+        let next = tokio::select! {
             () = shutdown.cancelled() => break Close::Shutdown,
-            () = &mut expiry => {
+            () = &mut expiry => Next::Expired,
+            inbound = transport.receive() => Next::Read(inbound),
+            frame = connection.next_frame() => Next::Owed(frame),
+        };
+        let outgoing = match next {
+            Next::Expired => {
                 let error = ServerEvent::Error(ErrorView::from(&ChatError::TokenExpired));
                 let _ = transport.send(ServerFrame::broadcast(error)).await;
                 break Close::Expired;
             }
-            inbound = transport.receive() => match inbound {
-                Inbound::Command(command, reference) => connection.handle(command, reference).await,
-                Inbound::Refused(refused) => {
-                    Some(ServerFrame::reply(ServerEvent::Error(refused.error), refused.reference))
-                }
-                Inbound::Nothing => None,
-                Inbound::Gone => break Close::Gone,
-                Inbound::TooLarge => break Close::TooLarge,
-            },
-            frame = connection.next_frame() => Some(frame),
+            Next::Owed(frame) => Some(frame),
+            Next::Read(Inbound::Command(command, reference)) => {
+                Box::pin(connection.handle(command, reference)).await
+            }
+            Next::Read(Inbound::Refused(refused)) => Some(ServerFrame::reply(
+                ServerEvent::Error(refused.error),
+                refused.reference,
+            )),
+            Next::Read(Inbound::Nothing) => None,
+            Next::Read(Inbound::Gone) => break Close::Gone,
+            Next::Read(Inbound::TooLarge) => break Close::TooLarge,
         };
         if let Some(frame) = outgoing
             && !transport.send(frame).await

@@ -31,8 +31,9 @@ use crate::state::AppState;
 /// How often the server pings an idle client, and how long it waits for any sign of life.
 const PING_EVERY: Duration = Duration::from_secs(20);
 const SILENCE_LIMIT: Duration = Duration::from_secs(60);
-/// Bytes read from the socket at a time; a larger frame is read in several goes.
-const READ_BUFFER_BYTES: usize = 4096;
+/// Bytes read from the socket at a time; a larger frame is read in several goes (the buffer
+/// grows for it). Every idle socket holds this much, and a chat frame is a few hundred bytes.
+const READ_BUFFER_BYTES: usize = 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))

@@ -188,6 +188,28 @@ async fn an_oversize_frame_closes_the_socket_with_1009(engine: Engine) {
     assert_eq!(a.closed_with().await, 1009);
 }
 
+/// The server reads 1 KiB at a time (an idle socket holds that much); a longer frame is read
+/// in several goes and arrives whole, as do the frames sent right behind it.
+async fn a_frame_many_times_the_read_buffer_arrives_whole(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let conv = app.conversation(&alice, &bob).await.id;
+    let (mut a, mut b) = (app.ws(&alice).await, app.ws(&bob).await);
+    b.request(join(conv), "j").await;
+    // 4,000 characters of three bytes each: a frame of about 12 KB.
+    let long = "€".repeat(natter::protocol::limits::DEFAULT_MESSAGE_MAX_CHARS);
+    for (text, reference) in [("before", "1"), (long.as_str(), "2"), ("after", "3")] {
+        a.send_text(&json!({"event": "sendMessage", "data": {"convId": conv, "message": {"message": text}}, "ref": reference}).to_string())
+            .await;
+    }
+    for text in ["before", long.as_str(), "after"] {
+        let ServerEvent::NewMessage { message } = b.next_event().await else {
+            panic!("expected newMessage")
+        };
+        assert_eq!(message.message, text);
+    }
+}
+
 async fn upgrades_need_a_valid_token_and_an_allowed_origin(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let alice = app.register("alice").await;
@@ -374,6 +396,7 @@ natter::on_both_engines!(
     the_seed_flow_works_end_to_end,
     every_bad_frame_gets_an_error_and_the_socket_stays_usable,
     an_oversize_frame_closes_the_socket_with_1009,
+    a_frame_many_times_the_read_buffer_arrives_whole,
     upgrades_need_a_valid_token_and_an_allowed_origin,
     a_rest_posted_message_arrives_on_the_socket,
     a_retried_socket_send_is_stored_and_broadcast_once,

@@ -64,6 +64,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// Registers the service worker (`public/sw-register.js`, which reads the worker's address
 /// from its own `data-sw`), once the page has loaded; nothing when this build has no worker.
+/// `async`, not `defer`: deferred scripts run in document order with the hydration module, so
+/// a deferred one (revalidated on every load, its name is not hashed) held hydration back by a
+/// round trip — 2 s on slow 3G.
 #[component]
 fn ServiceWorker(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -73,7 +76,7 @@ fn ServiceWorker(options: LeptosOptions) -> impl IntoView {
         let _ = options;
         None
     };
-    url.map(|url| view! { <script src="/sw-register.js" defer data-sw=url></script> })
+    url.map(|url| view! { <script src="/sw-register.js" async data-sw=url></script> })
 }
 
 /// Sets the page's `Content-Security-Policy`: scripts only from this origin or inline with this

@@ -1,7 +1,7 @@
 import { test, expect, Browser, BrowserContext, Page } from "@playwright/test";
 import * as fs from "fs";
 import * as path from "path";
-import { DESKTOP, apiSignUp, hydrated, pageErrors } from "./support";
+import { DESKTOP, hydrated, pageErrors, seededConversation } from "./support";
 
 // Light and installable (issue 13): content-hashed files under /pkg, cached for a year and sent
 // precompressed from disk; pages revalidated; a web app manifest; a service worker that opens
@@ -25,16 +25,7 @@ function assetsOf(html: string): string[] {
 
 /** A signed-in context with one conversation holding a few messages; returns its id. */
 async function withConversation(browser: Browser, context: BrowserContext): Promise<number> {
-  await apiSignUp(context, "ivy");
-  const other = await browser.newContext();
-  const them = await apiSignUp(other, "jack");
-  const created = await context.request.post("/api/conversations", { data: { username: them.name } });
-  const id: number = (await created.json()).id;
-  for (let i = 1; i <= 5; i++) {
-    await context.request.post(`/api/conversations/${id}/messages`, { data: { message: `hello ${i}` } });
-  }
-  await other.close();
-  return id;
+  return (await seededConversation(browser, context, { me: "ivy", them: "jack", count: 5, text: "hello" })).id;
 }
 
 test("hashed files are immutable and precompressed, pages are revalidated", async ({ request }) => {

@@ -80,6 +80,27 @@ export async function apiSignUp(context: BrowserContext, prefix: string): Promis
   return { name, token: body.token };
 }
 
+/**
+ * Signs `context` up as `me`, someone else up as `them`, and gives them a conversation holding
+ * `count` messages from `me` ("<text> 1" … "<text> count"); returns its id and the name used.
+ */
+export async function seededConversation(
+  browser: Browser,
+  context: BrowserContext,
+  { me, them, count, text }: { me: string; them: string; count: number; text: string },
+): Promise<{ id: number; name: string }> {
+  const signedUp = await apiSignUp(context, me);
+  const other = await browser.newContext();
+  const theirs = await apiSignUp(other, them);
+  const created = await context.request.post("/api/conversations", { data: { username: theirs.name } });
+  const id: number = (await created.json()).id;
+  for (let i = 1; i <= count; i++) {
+    await context.request.post(`/api/conversations/${id}/messages`, { data: { message: `${text} ${i}` } });
+  }
+  await other.close();
+  return { id, name: signedUp.name };
+}
+
 /** Types a message in the open conversation and sends it with Enter. */
 export async function send(page: Page, text: string) {
   const composer = page.getByTestId("composer");

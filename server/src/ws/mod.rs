@@ -9,6 +9,7 @@
 //!   closes it with 1009; server shutdown closes it with 1001; an expired login or a session
 //!   signed out elsewhere with 1008; a connection behind on its personal feed with 1013.
 
+use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
@@ -137,8 +138,10 @@ impl Transport for WsTransport {
         }
     }
 
-    async fn send(&mut self, frame: ServerFrame) -> bool {
-        self.write(Message::Text(frame.encode().into())).await
+    fn send(&mut self, frame: ServerFrame) -> impl Future<Output = bool> + Send {
+        // Encoded before the future is made, so that it holds the bytes, not the event: the
+        // socket loop's future (what an idle socket costs) has room for the largest one.
+        self.write(Message::Text(frame.encode().into()))
     }
 
     async fn close(mut self, why: Close) {

@@ -199,8 +199,7 @@ async fn a_frame_many_times_the_read_buffer_arrives_whole(engine: Engine) {
     // 4,000 characters of three bytes each: a frame of about 12 KB.
     let long = "€".repeat(natter::protocol::limits::DEFAULT_MESSAGE_MAX_CHARS);
     for (text, reference) in [("before", "1"), (long.as_str(), "2"), ("after", "3")] {
-        a.send_text(&json!({"event": "sendMessage", "data": {"convId": conv, "message": {"message": text}}, "ref": reference}).to_string())
-            .await;
+        a.send(send(conv, text, None), Some(reference)).await;
     }
     for text in ["before", long.as_str(), "after"] {
         let ServerEvent::NewMessage { message } = b.next_event().await else {

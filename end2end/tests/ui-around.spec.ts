@@ -43,6 +43,9 @@ test("typing shows while the other person writes, presence while they are around
   await alice.context.close();
   await expect(bob.page.getByTestId("presence")).toHaveText(/^last seen today at \d\d:\d\d$/, { timeout: 25_000 });
   await expect(dot).toHaveClass("online-dot");
+  // The list says it on hover over her avatar.
+  const avatar = bob.page.getByTestId("conversation-item").filter({ hasText: alice.name }).locator(".avatar");
+  await expect(avatar).toHaveAttribute("title", /^last seen today at \d\d:\d\d$/);
   await shot(bob.page, "last-seen-desktop");
   expect(bob.errors).toEqual([]);
   expect(alice.errors).toEqual([]);

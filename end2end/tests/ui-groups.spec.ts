@@ -1,12 +1,12 @@
 import { test, expect } from "@playwright/test";
-import { PHONE, converse, send, shot, signUpPerson, texts } from "./support";
+import { DESKTOP, PHONE, converse, send, shot, signUpPerson, texts } from "./support";
 
 // A group as three people use it: one starts it with a title and two names; the others see it
-// in their lists live; messages reach everyone; "Seen by N" says how many read the newest
-// one (the names on hover); leaving closes it for the one who left and shows a line for the
-// others.
+// in their lists live; "Seen by N" says how many read the newest one (the names on hover or a
+// tap); two typing at once show as "bob and carol are typing…"; all three talk; leaving closes
+// it for the one who left and shows a line for the others.
 
-test("three people in a group: created, talked in, read, left", async ({ browser }) => {
+test("three people in a group: created, read, typed and talked in, left", async ({ browser }) => {
   const alice = await signUpPerson(browser, "alice");
   const bob = await signUpPerson(browser, "bob");
   const carol = await signUpPerson(browser, "carol");
@@ -41,11 +41,38 @@ test("three people in a group: created, talked in, read, left", async ({ browser
       person.page.getByTestId("conversation-item").filter({ hasText: "Launch" }).getByTestId("online-dot"),
     ).toHaveClass("online-dot");
   }
-  // Both have it open, so both read it: "Seen by 2", names on hover.
+  // Both have it open, so both read it: "Seen by 2", the names on hover, or on a tap (phones).
   const receipt = alice.page.getByTestId("receipt").last();
   await expect(receipt).toContainText("Seen by 2");
-  await expect(receipt).toHaveAttribute("title", new RegExp(`${bob.name}.*${carol.name}|${carol.name}.*${bob.name}`));
+  const both = new RegExp(`${bob.name}.*${carol.name}|${carol.name}.*${bob.name}`);
+  await expect(receipt).toHaveAttribute("title", both);
   await shot(alice.page, "group-desktop");
+  await alice.page.setViewportSize(PHONE);
+  await receipt.click();
+  await expect(receipt).toHaveAttribute("aria-expanded", "true");
+  await expect(receipt).toHaveText(both);
+  await shot(alice.page, "group-seen-by-phone");
+  await receipt.click();
+  await expect(receipt).toHaveText("Seen by 2");
+  await alice.page.setViewportSize(DESKTOP);
+
+  // Bob and carol both start writing: alice sees both, in the order they started, and her
+  // screen reader is told of each once (renewals are not read out again).
+  await bob.page.getByTestId("composer").fill("I'll bring");
+  await expect(alice.page.getByTestId("typing")).toHaveText(`${bob.name} is typing…`);
+  await expect(alice.page.getByTestId("typing-announcement")).toHaveText(`${bob.name} is typing`);
+  await carol.page.getByTestId("composer").fill("Me too, and");
+  await expect(alice.page.getByTestId("typing")).toHaveText(`${bob.name} and ${carol.name} are typing…`);
+  await expect(alice.page.getByTestId("typing-announcement")).toHaveText(`${carol.name} is typing`);
+  await shot(alice.page, "group-typing-desktop");
+
+  // All three talk: each message reaches the two others, and each one's typing ends with it.
+  await send(bob.page, "I'll bring the slides");
+  await send(carol.page, "Me too, and coffee");
+  for (const person of [alice, bob, carol]) {
+    await expect(texts(person.page)).toHaveText(["Kick-off at ten", "I'll bring the slides", "Me too, and coffee"]);
+  }
+  await expect(alice.page.getByTestId("typing")).toBeEmpty();
 
   // Carol leaves: her list loses it, the others see the line.
   carol.page.on("dialog", (dialog) => void dialog.accept());
@@ -172,4 +199,8 @@ test("an admin runs a group from its panel", async ({ browser }) => {
   await expect(bobPanel).toBeVisible();
   await shot(bob.page, "group-panel-phone");
   for (const person of [alice, bob, carol]) expect(person.errors).toEqual([]);
+
+  // Alice closes her browser: after the server's grace period her dot in bob's panel goes out.
+  await alice.context.close();
+  await expect(dot(bobPanel, alice)).toHaveClass("member-dot", { timeout: 25_000 });
 });

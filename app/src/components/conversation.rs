@@ -407,8 +407,7 @@ fn StoredMessage(
     let at = message.created_at;
     let seq = message.seq;
     let conversation = message.conv_id;
-    // In a group, "Seen" says by whom: "Seen by 2", the names on hover (and to screen readers
-    // through the title).
+    // In a group, "Seen" says by whom: "Seen by 2", the names on hover or a tap (`SeenBy`).
     let seen_by = move |seen: bool| {
         if !seen {
             return None;
@@ -447,34 +446,56 @@ fn StoredMessage(
                         {move || clock.get().time_of_day(at)}
                     </time>
                     {move || {
-                        mine.then(|| Receipt::of(seq, partner_read.get(), seen.get()))
-                            .and_then(|receipt| {
-                                let seen = receipt == Receipt::Seen;
-                                let (label, names) = match seen_by(seen) {
-                                    Some(names) => (format!("Seen by {}", names.len()), names.join(", ")),
-                                    None => {
-                                        let label = receipt.label()?;
-                                        (label.to_owned(), label.to_owned())
-                                    }
-                                };
-                                Some(view! {
-                                    <span
-                                        class="state"
-                                        class:seen=seen
-                                        data-testid="receipt"
-                                        title=names
-                                    >
-                                        {if seen { Icon::DoubleTick } else { Icon::Tick }.view()}
-                                        <span class:sr-only=!seen>{label}</span>
-                                    </span>
-                                })
-                            })
+                        let receipt = mine
+                            .then(|| Receipt::of(seq, partner_read.get(), seen.get()))?;
+                        let seen = receipt == Receipt::Seen;
+                        if let Some(names) = seen_by(seen) {
+                            return Some(view! { <SeenBy names /> }.into_any());
+                        }
+                        let label = receipt.label()?;
+                        Some(
+                            view! {
+                                <span
+                                    class="state"
+                                    class:seen=seen
+                                    data-testid="receipt"
+                                    title=label
+                                >
+                                    {if seen { Icon::DoubleTick } else { Icon::Tick }.view()}
+                                    <span class:sr-only=!seen>{label}</span>
+                                </span>
+                            }
+                                .into_any(),
+                        )
                     }}
                 </span>
             </div>
         </li>
     }
     .into_any()
+}
+
+/// "Seen by 2" under one's message in a group; a tap (or click, or Enter) shows who — a title
+/// alone would leave phones and keyboards without the names.
+#[component]
+fn SeenBy(names: Vec<String>) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let count = format!("Seen by {}", names.len());
+    let all = format!("Seen by {}", names.join(", "));
+    let title = all.clone();
+    view! {
+        <button
+            type="button"
+            class="state seen seen-by"
+            data-testid="receipt"
+            title=title
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            {Icon::DoubleTick.view()}
+            <span>{move || if open.get() { all.clone() } else { count.clone() }}</span>
+        </button>
+    }
 }
 
 #[component]
@@ -728,8 +749,11 @@ fn Composer(id: ConversationId, partner: Memo<Option<String>>) -> impl IntoView 
             <button type="submit" class="primary send" data-testid="send">
                 "Send"
             </button>
-            <p class="typing" data-testid="typing" aria-live="polite">
+            <p class="typing" data-testid="typing" aria-hidden="true">
                 {move || store.around.with(|a| a.typing_line(id))}
+            </p>
+            <p class="sr-only" aria-live="polite" data-testid="typing-announcement">
+                {move || store.around.with(|a| a.typing_announcement(id))}
             </p>
             <p id="composer-keys" class="sr-only">
                 {move || {

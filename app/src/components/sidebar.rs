@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::components::people::UserSearch;
+use crate::model::around::presence_line;
 use crate::model::clock::{iso, preview};
 use crate::model::directory::Entry;
 use crate::model::markup;
@@ -181,6 +182,17 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
                 .around
                 .with(|a| a.of(partner_id).is_some_and(|p| p.online))
     };
+    // "online" / "last seen today at 14:05" on hover over the avatar (the header says it too).
+    let seen_line = move || {
+        let clock = store.clock.get();
+        (!group)
+            .then(|| {
+                store
+                    .around
+                    .with(|a| presence_line(a.of(partner_id), &clock))
+            })
+            .flatten()
+    };
     let link_class = if unread > 0 {
         "conversation-link has-unread"
     } else {
@@ -201,7 +213,11 @@ fn ConversationItem(entry: Entry) -> impl IntoView {
                 data-testid="conversation-item"
                 aria-current=move || (store.open.get() == Some(id)).then_some("page")
             >
-                <span class=format!("avatar hue-{}", hue(&entry.partner)) aria-hidden="true">
+                <span
+                    class=format!("avatar hue-{}", hue(&entry.partner))
+                    aria-hidden="true"
+                    title=seen_line
+                >
                     {initial}
                     <span class="online-dot" class:online=online data-testid="online-dot"></span>
                 </span>

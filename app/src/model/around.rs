@@ -24,6 +24,15 @@ pub struct Typist {
 pub struct Around {
     typing: HashMap<ConversationId, Vec<Typist>>,
     presence: HashMap<UserId, PresenceView>,
+    /// What a screen reader is told of typing in each conversation: the newest person who
+    /// started, once per person (renewals, stops and restarts are not told again).
+    announced: HashMap<ConversationId, Announced>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Announced {
+    people: Vec<UserId>,
+    line: String,
 }
 
 impl Around {
@@ -68,14 +77,37 @@ impl Around {
         now_ms: f64,
     ) {
         let typists = self.typing.entry(conversation).or_default();
-        typists.retain(|t| t.user != user);
-        if typing {
-            typists.push(Typist {
-                user,
-                name,
-                until_ms: now_ms + TYPING_HOLDS.as_secs_f64() * 1000.0,
-            });
+        if !typing {
+            typists.retain(|t| t.user != user);
+            return;
         }
+        let until_ms = now_ms + TYPING_HOLDS.as_secs_f64() * 1000.0;
+        // A renewal keeps the typist's place, so the line does not change under a reader.
+        match typists.iter_mut().find(|t| t.user == user) {
+            Some(typist) => typist.until_ms = until_ms,
+            None => {
+                let announced = self.announced.entry(conversation).or_default();
+                if !announced.people.contains(&user) {
+                    announced.people.push(user);
+                    announced.line = format!("{name} is typing");
+                }
+                typists.push(Typist {
+                    user,
+                    name,
+                    until_ms,
+                });
+            }
+        }
+    }
+
+    /// What the screen-reader live region says: "alice is typing" the first time alice starts
+    /// in this conversation, and nothing new after (the visible line is not a live region: it
+    /// changes with every start and stop).
+    pub fn typing_announcement(&self, conversation: ConversationId) -> String {
+        self.announced
+            .get(&conversation)
+            .map(|a| a.line.clone())
+            .unwrap_or_default()
     }
 
     /// A message from `user` arrived: they are no longer typing it.
@@ -199,6 +231,25 @@ mod tests {
         around.typing(C, ALICE, "alice".into(), true, 0.0);
         around.typing(C, ALICE, "alice".into(), false, 10.0);
         assert_eq!(around.typing_line(C), None);
+    }
+
+    #[test]
+    fn a_renewal_keeps_the_order_and_each_typist_is_announced_once() {
+        let mut around = Around::default();
+        around.typing(C, ALICE, "alice".into(), true, 0.0);
+        assert_eq!(around.typing_announcement(C), "alice is typing");
+        around.typing(C, BOB, "bob".into(), true, 500.0);
+        assert_eq!(around.typing_announcement(C), "bob is typing");
+        around.typing(C, ALICE, "alice".into(), true, 3_000.0);
+        assert_eq!(
+            around.typing_line(C).as_deref(),
+            Some("alice and bob are typing…")
+        );
+        // Alice stops and starts again: still bob's announcement, not alice's again.
+        around.typing(C, ALICE, "alice".into(), false, 3_500.0);
+        around.typing(C, ALICE, "alice".into(), true, 4_000.0);
+        assert_eq!(around.typing_announcement(C), "bob is typing");
+        assert_eq!(around.typing_announcement(ConversationId(4)), "");
     }
 
     #[test]

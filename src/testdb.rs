@@ -61,6 +61,86 @@ impl TestDb {
     }
 }
 
+/// A transaction a test holds open so that the server's writes wait for it (see
+/// [`TestDb::hold_writes`]); [`Held::release`] rolls it back.
+pub enum Held {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Held {
+    /// Rolls the transaction back and closes the connection.
+    pub async fn release(self) {
+        let done = match self {
+            Self::Sqlite(mut c) => {
+                async {
+                    sqlx::query("ROLLBACK").execute(&mut c).await?;
+                    c.close().await
+                }
+                .await
+            }
+            Self::Postgres(mut c) => {
+                async {
+                    sqlx::query("ROLLBACK").execute(&mut c).await?;
+                    c.close().await
+                }
+                .await
+            }
+        };
+        done.expect("releasing the held transaction");
+    }
+}
+
+impl TestDb {
+    /// Opens a transaction that makes the server's writes wait: on SQLite the database's write
+    /// lock (`BEGIN IMMEDIATE`: every write waits), on PostgreSQL the row of `conversation`
+    /// (a write to it waits; writes to other rows go on, uncommitted, in the same transaction).
+    pub async fn hold_writes(&self, conversation: i64) -> Held {
+        match self.engine {
+            Engine::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("a second connection to the test database");
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut c)
+                    .await
+                    .expect("taking the write lock");
+                Held::Sqlite(c)
+            }
+            Engine::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("a second connection to the test database");
+                sqlx::query("BEGIN").execute(&mut c).await.expect("BEGIN");
+                sqlx::query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+                    .bind(conversation)
+                    .fetch_one(&mut c)
+                    .await
+                    .expect("locking the conversation's row");
+                Held::Postgres(c)
+            }
+        }
+    }
+
+    /// PostgreSQL: how many sessions of this database wait for a lock right now (`None` on
+    /// SQLite, which has no such view).
+    pub async fn sessions_waiting_for_a_lock(&self) -> Option<i64> {
+        if self.engine != Engine::Postgres {
+            return None;
+        }
+        let mut c = sqlx::PgConnection::connect(&self.url).await.ok()?;
+        let waiting: Option<(i64,)> = sqlx::query_as(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_optional(&mut c)
+        .await
+        .ok()?;
+        let _ = c.close().await;
+        waiting.map(|(n,)| n)
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Cleanup::Postgres { admin_url, name } = &self.cleanup {

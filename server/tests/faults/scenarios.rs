@@ -3,14 +3,15 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use natter::protocol::{Seq, ServerEvent, ServerFrame};
+use natter::protocol::{ConversationId, Seq, ServerEvent, ServerFrame};
 use natter::store::Engine;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::client::{Behaviour, rand_below};
 use crate::support::commands::{join, rejoin, send};
 use crate::support::process::ServerProcess;
-use crate::support::tally::{Member, plan, run_members, steady, verify};
+use crate::support::tally::{Member, plan, run_members, steady, stored, verify};
+use crate::support::until;
 
 /// Three clients send to three shared conversations while the server is SIGKILLed and
 /// restarted three times; all reconnect and resume.
@@ -55,6 +56,101 @@ async fn acked_messages_survive_sigkill_exactly_once_in_order(engine: Engine) {
     };
     let outcomes = run_members(&server, members, kills).await;
     verify(&format!("sigkill[{engine:?}]"), &server, &outcomes).await;
+}
+
+/// The server is SIGKILLed while a batch of sends is being written (issue 11): the test holds a
+/// transaction that makes the writer wait inside the batch — on PostgreSQL the row of the last
+/// conversation in the batch's lock order, so the batch has already written to the other two,
+/// uncommitted; on SQLite the database's write lock. Nothing of that batch was acked, nothing of
+/// it was committed, and after a restart every retry (twice over) is stored exactly once.
+async fn a_batch_cut_by_sigkill_was_not_acked_and_each_retry_is_stored_once(engine: Engine) {
+    let server = ServerProcess::start(engine, &[]).await;
+    let ann = server.register("ann").await;
+    let mut convs = Vec::new();
+    for name in ["ben", "cat", "dan"] {
+        let other = server.register(name).await;
+        convs.push(server.conversation(&ann, &other).await.id);
+    }
+    let last = *convs
+        .iter()
+        .max_by_key(|c| c.0)
+        .expect("three conversations");
+    let sends: Vec<(ConversationId, String)> = (1..=3)
+        .flat_map(|round| {
+            convs
+                .iter()
+                .map(move |&c| (c, format!("{round} to {}", c.0)))
+        })
+        .collect();
+    let client_id = |i: usize| format!("cut-{i}");
+
+    let mut socket = server.ws(&ann).await;
+    let held = server.backing().db.hold_writes(last.0).await;
+    for (i, entry) in sends.iter().enumerate() {
+        socket
+            .send(
+                send(entry.0, &entry.1, Some(&client_id(i))),
+                Some(&i.to_string()),
+            )
+            .await;
+    }
+    // The batch is inside its transaction: on PostgreSQL, waiting for the held row.
+    until(Duration::from_secs(10), || async {
+        match server.backing().db.sessions_waiting_for_a_lock().await {
+            Some(waiting) => waiting > 0,
+            None => true,
+        }
+    })
+    .await;
+    // Nothing is acked while the batch waits (SQLite: this is also the time it has to start).
+    socket.expect_silence().await;
+    server.kill();
+    held.release().await;
+    server.restart().await;
+    for &conv in &convs {
+        assert_eq!(
+            stored(&server, &ann, conv).await,
+            [],
+            "nothing of the cut batch was committed"
+        );
+    }
+
+    // Every send retried, then retried again: one message each, the same both times.
+    let mut socket = server.ws(&ann).await;
+    let mut first = Vec::new();
+    for attempt in 0..2 {
+        for (i, entry) in sends.iter().enumerate() {
+            let reference = format!("{attempt}-{i}");
+            let answer = socket
+                .request(send(entry.0, &entry.1, Some(&client_id(i))), &reference)
+                .await;
+            let ServerEvent::MessageSent { message } = answer else {
+                panic!("a retry answered {answer:?}");
+            };
+            if attempt == 0 {
+                first.push(message);
+            } else {
+                assert_eq!(
+                    message.id, first[i].id,
+                    "a second retry answers with the stored message"
+                );
+            }
+        }
+    }
+    for &conv in &convs {
+        let messages = stored(&server, &ann, conv).await;
+        let texts: Vec<&str> = messages.iter().map(|m| m.message.as_str()).collect();
+        let expected: Vec<String> = (1..=3)
+            .map(|round| format!("{round} to {}", conv.0))
+            .collect();
+        assert_eq!(texts, expected, "each send stored once, in order");
+        let seqs: Vec<i64> = messages.iter().map(|m| m.seq.0).collect();
+        assert_eq!(seqs, [1, 2, 3], "no gap left by the cut batch");
+    }
+    println!(
+        "cut batch [{engine:?}]: {} sends unacked and uncommitted, each retry stored once",
+        sends.len()
+    );
 }
 
 /// One client drops its connection every 150–400 ms while two others keep sending to it.
@@ -283,6 +379,7 @@ async fn a_burst_of_sign_ins_keeps_memory_bounded() {
 
 natter::on_both_engines!(
     acked_messages_survive_sigkill_exactly_once_in_order,
+    a_batch_cut_by_sigkill_was_not_acked_and_each_retry_is_stored_once,
     a_client_that_keeps_dropping_ends_with_the_whole_history,
     a_reader_that_stops_reading_costs_bounded_memory_and_catches_up,
 );

@@ -261,6 +261,32 @@ async fn every_group_route_answers_with_its_status(engine: Engine) {
         (200, &json!([alice.id, bob.id]))
     );
 
+    // A stranger, a removed member and an admin who left: every admin route is `notMember`.
+    let refused_everything = async |who: &Account| {
+        for (method, route, body) in [
+            (Method::PATCH, path.clone(), Some(json!({"title": "Mine"}))),
+            (
+                Method::POST,
+                members.clone(),
+                Some(json!({"userId": who.id})),
+            ),
+            (Method::DELETE, format!("{members}/{}", dave.id), None),
+            (
+                Method::POST,
+                admins.clone(),
+                Some(json!({"userId": who.id})),
+            ),
+        ] {
+            let (status, answer) = call(method.clone(), route.clone(), who, body).await;
+            assert_eq!(
+                (status, code(&answer)),
+                (403, "notMember"),
+                "{method} {route}"
+            );
+        }
+    };
+    refused_everything(&eve).await;
+
     // Remove.
     let carol_path = format!("{members}/{}", carol.id);
     let (status, answer) = call(Method::DELETE, carol_path.clone(), &dave, None).await;
@@ -289,6 +315,7 @@ async fn every_group_route_answers_with_its_status(engine: Engine) {
             .iter()
             .all(|c| c["id"] != json!(id))
     );
+    refused_everything(&carol).await;
 
     // Leave.
     let me = format!("{members}/me");
@@ -304,6 +331,7 @@ async fn every_group_route_answers_with_its_status(engine: Engine) {
     assert_eq!((status, code(&answer)), (409, "notGroup"));
     let (status, _) = call(Method::DELETE, me.clone(), &alice, None).await;
     assert_eq!(status, 204);
+    refused_everything(&alice).await;
     let (status, _) = call(Method::DELETE, me.clone(), &bob, None).await;
     assert_eq!(status, 204);
     // bob was the last admin: dave, the only one left, is one now.

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use natter::ChatError;
 use natter::protocol::limits::{OFFLINE_AFTER, TYPING_EVERY};
-use natter::protocol::{ClientCommand, ConversationId, ServerEvent, Settings};
+use natter::protocol::{ClientCommand, ConversationId, ErrorCode, ServerEvent, Settings};
 use natter::store::Engine;
+use natter::{ChatError, NewGroup};
 use tokio::time::timeout;
 
-use crate::commands::join;
+use crate::commands::{join, rejoin};
 use crate::support::{Fixture, next, next_not_presence, quiet};
 
 fn typing(conv: ConversationId, typing: bool) -> ClientCommand {
@@ -77,7 +77,7 @@ async fn typing_reaches_the_other_members_in_the_room_once_a_second_and_ends_wit
     let mut eve_conn = f.chat.connect(eve).await.unwrap();
     let refused = eve_conn.handle(typing(conv, true), None).await.unwrap();
     assert!(
-        matches!(&refused.event, ServerEvent::Error(e) if e.code == natter::protocol::ErrorCode::NotMember),
+        matches!(&refused.event, ServerEvent::Error(e) if e.code == ErrorCode::NotMember),
         "{refused:?}"
     );
 }
@@ -119,6 +119,89 @@ async fn typing_that_alternates_with_stops_is_still_forwarded_once_a_second(engi
                 .all(|(a, b)| *a == b),
         "{notices} notices sent, {told:?} forwarded"
     );
+}
+
+async fn typing_is_never_stored_and_never_reaches_a_non_member(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let [alice, bob, carol, eve] = [
+        f.user("alice").await,
+        f.user("bob").await,
+        f.user("carol").await,
+        f.user("eve").await,
+    ];
+    let group = NewGroup {
+        title: "Launch".into(),
+        member_ids: vec![bob.id(), carol.id()],
+        usernames: Vec::new(),
+    };
+    let conv = f
+        .chat
+        .create_group(&alice, group)
+        .await
+        .unwrap()
+        .conversation
+        .id;
+    let mut alice_conn = f.chat.connect(alice.clone()).await.unwrap();
+    let mut bob_conn = f.chat.connect(bob.clone()).await.unwrap();
+    let mut carol_conn = f.chat.connect(carol.clone()).await.unwrap();
+    let mut eve_conn = f.chat.connect(eve.clone()).await.unwrap();
+    for conn in [&mut alice_conn, &mut bob_conn, &mut carol_conn] {
+        conn.handle(join(conv), None).await.unwrap();
+    }
+    let refused = eve_conn.handle(join(conv), None).await.unwrap().event;
+    assert!(matches!(&refused, ServerEvent::Error(e) if e.code == ErrorCode::NotMember));
+    f.chat
+        .remove_member(&alice, conv, carol.id())
+        .await
+        .unwrap();
+    assert!(matches!(
+        next_not_presence(&mut carol_conn).await.event,
+        ServerEvent::RemovedFromConversation { .. }
+    ));
+    for conn in [&mut alice_conn, &mut bob_conn] {
+        let removed = next_not_presence(conn).await.event;
+        assert!(
+            matches!(removed, ServerEvent::NewMessage { .. }),
+            "{removed:?}"
+        );
+    }
+    let newest = f.stored(&alice, conv).await.last().unwrap().seq;
+
+    // bob starts and stops: alice hears both, the removed member and the stranger nothing.
+    for typing_now in [true, false] {
+        bob_conn.handle(typing(conv, typing_now), None).await;
+        assert!(matches!(
+            next_not_presence(&mut alice_conn).await.event,
+            ServerEvent::Typing { user_id, typing, .. } if user_id == bob.id() && typing == typing_now
+        ));
+    }
+    assert!(quiet(&mut carol_conn, Duration::from_millis(300)).await);
+    assert!(quiet(&mut eve_conn, Duration::from_millis(50)).await);
+    // The removed member may not type into it either.
+    let refused = carol_conn
+        .handle(typing(conv, true), None)
+        .await
+        .unwrap()
+        .event;
+    assert!(matches!(&refused, ServerEvent::Error(e) if e.code == ErrorCode::NotMember));
+    assert!(quiet(&mut alice_conn, Duration::from_millis(300)).await);
+
+    // Nothing was stored: no new seq, nothing missed, nothing replayed on a rejoin.
+    assert_eq!(f.stored(&alice, conv).await.last().unwrap().seq, newest);
+    assert!(
+        f.chat
+            .missed(&alice, conv, newest)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut back = f.chat.connect(alice.clone()).await.unwrap();
+    let joined = back.handle(rejoin(conv, newest), None).await.unwrap().event;
+    assert!(
+        matches!(joined, ServerEvent::JoinedConversation { .. }),
+        "{joined:?}"
+    );
+    assert!(quiet(&mut back, Duration::from_millis(200)).await);
 }
 
 async fn typing_is_not_sent_by_a_user_who_turned_it_off(engine: Engine) {
@@ -269,6 +352,7 @@ async fn hidden_presence_is_never_told_and_hides_everyone_elses(engine: Engine) 
 natter::on_both_engines!(
     typing_reaches_the_other_members_in_the_room_once_a_second_and_ends_with_a_send,
     typing_that_alternates_with_stops_is_still_forwarded_once_a_second,
+    typing_is_never_stored_and_never_reaches_a_non_member,
     typing_is_not_sent_by_a_user_who_turned_it_off,
     presence_goes_to_people_who_share_a_conversation_and_offline_waits,
     hidden_presence_is_never_told_and_hides_everyone_elses,

@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use natter::protocol::{
-    ClientCommand, ConversationId, CreateConvDto, ErrorCode, ServerEvent, ServerFrame,
-};
+use natter::protocol::{ConversationId, ErrorCode, ServerEvent, ServerFrame};
 use natter::store::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::api::Account;
 use crate::support::app::TestApp;
-use crate::support::commands::{join, send};
+use crate::support::commands::{create_group, join, send};
 use crate::support::socketio::{Packet, SocketIoClient};
 use crate::support::ws::WsClient;
 
@@ -379,20 +377,9 @@ async fn a_removed_member_socket_leaves_the_room_at_once(engine: Engine) {
     let bob = app.register("bob").await;
     let mut alice_ws = app.ws(&alice).await;
     let mut bob_ws = app.ws(&bob).await;
-    // The seed's shape, with a group inside `createConvDto`.
-    let create = ClientCommand::CreateConversation {
-        create_conv_dto: Some(CreateConvDto {
-            title: Some("Launch".into()),
-            member_ids: Some(vec![bob.id]),
-            ..CreateConvDto::default()
-        }),
-        username: None,
-        title: None,
-        member_ids: None,
-        usernames: None,
-        user_id: None,
-    };
-    alice_ws.send(create, Some("c")).await;
+    alice_ws
+        .send(create_group("Launch", vec![bob.id]), Some("c"))
+        .await;
     let answer = next_frame(&mut alice_ws).await;
     assert_eq!(answer.reference.as_deref(), Some("c"));
     let ServerEvent::ConversationCreated { conversation } = answer.event else {

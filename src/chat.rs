@@ -562,8 +562,9 @@ impl Chat {
     }
 
     /// The caller started or stopped typing in `conversation`: the other members' connections
-    /// in its room are told, unless the caller does not share their typing or it is a renewal
-    /// too soon after the last (both ignored without an error). A non-member is refused.
+    /// in its room are told, unless the caller does not share their typing or the gate holds
+    /// it back (both ignored without an error; the gate is asked first, before any query). A
+    /// non-member is refused.
     pub async fn typing(
         &self,
         me: &AuthUser,
@@ -578,7 +579,9 @@ impl Chat {
         if !self.inner.store.settings(me.id()).await?.share_typing {
             return Ok(());
         }
-        gate.record(me.id(), conversation, typing);
+        if typing {
+            gate.stood(me.id(), conversation);
+        }
         self.publish_typing(me, conversation, typing);
         Ok(())
     }

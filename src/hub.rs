@@ -372,6 +372,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_busy_inbox_drops_typing_and_presence_and_does_not_lag() {
+        let hub = Hub::new(4);
+        let busy = hub.inbox();
+        let topic = Topic::User(UserId(1));
+        let _s = hub.subscribe(topic, &busy);
+        let presence = || {
+            let view = crate::protocol::PresenceView {
+                user_id: UserId(2),
+                online: true,
+                last_seen_at: None,
+            };
+            HubEvent::Ephemeral(Ephemeral::new(UserId(2), ServerEvent::Presence(view)))
+        };
+        let typing = || {
+            let event = ServerEvent::Typing {
+                conv_id: ConversationId(7),
+                user_id: UserId(2),
+                username: "bob".into(),
+                typing: true,
+            };
+            HubEvent::Ephemeral(Ephemeral::new(UserId(2), event))
+        };
+        hub.publish(topic, presence()); // an idle inbox takes it
+        hub.publish(topic, ended(1)); // half full from here
+        hub.publish(topic, presence());
+        hub.publish(topic, typing());
+        hub.publish(topic, ended(2)); // stored events still queue up to the capacity
+        {
+            let state = lock(&busy.shared.state);
+            assert_eq!(state.queue.len(), 3, "the two late ones were dropped");
+            assert!(state.lagged.is_empty(), "nothing to read from the store");
+        }
+        assert!(matches!(
+            busy.recv().await,
+            Received::Event(_, HubEvent::Ephemeral(_))
+        ));
+        for expected in [1, 2] {
+            assert!(matches!(
+                busy.recv().await,
+                Received::Event(_, HubEvent::Personal { pos, .. }) if pos == FeedPos(expected)
+            ));
+        }
+    }
+
+    #[tokio::test]
     async fn a_full_inbox_drops_and_says_which_topic_lagged() {
         let hub = Hub::new(2);
         let slow = hub.inbox();

@@ -1,7 +1,10 @@
-//! Which typing notices go out: a member's `typing: true` at most once per
-//! [`TYPING_EVERY`] (renewals in between are ignored, silently), a `false` only after a `true`
-//! went out. At most two notices a second per member and conversation whatever a client sends,
-//! and nothing is remembered past [`TYPING_HOLDS`].
+//! Which typing notices go out: a member's `typing: true` at most once per [`TYPING_EVERY`]
+//! (whatever came between: a `false` or a sent message does not reset the count; the rest is
+//! ignored, silently), a `false` only after a `true` went out. So at most two notices a second
+//! per member and conversation whatever a client sends. The gate is asked before any database
+//! query and a `true` it lets through counts even if the checks then refuse it: at most one
+//! membership and settings query a second per member and conversation. Entries older than
+//! [`TYPING_HOLDS`] are swept once there are many.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,45 +18,71 @@ use crate::sync::lock;
 /// Entries kept before the stale ones are swept.
 const SWEEP_ABOVE: usize = 4096;
 
-/// The newest `typing: true` that went out per member and conversation.
+/// One member's typing in one conversation.
+struct Typist {
+    /// When the gate last let a `true` through.
+    at: Instant,
+    /// Whether a `true` went out and no `false` followed (a renewal being checked leaves it be).
+    standing: bool,
+}
+
+/// Each member's typing per conversation.
 #[derive(Default)]
 pub(crate) struct TypingGate {
-    started: Mutex<HashMap<(UserId, ConversationId), Instant>>,
+    typists: Mutex<HashMap<(UserId, ConversationId), Typist>>,
 }
 
 impl TypingGate {
-    /// Whether a notice of `typing` from `user` in `conversation` should go out now (not yet
-    /// recorded: call [`record`](Self::record) once it does).
+    /// Whether a notice of `typing` from `user` in `conversation` may go out now, counted as if
+    /// it did. A `true` that then passes the checks must be told with [`stood`](Self::stood).
     pub(crate) fn admits(&self, user: UserId, conversation: ConversationId, typing: bool) -> bool {
-        let started = lock(&self.started);
-        match (started.get(&(user, conversation)), typing) {
-            (Some(at), true) => at.elapsed() >= TYPING_EVERY,
-            (None, true) => true,
-            (Some(at), false) => at.elapsed() < TYPING_HOLDS,
-            (None, false) => false,
+        let mut typists = lock(&self.typists);
+        let key = (user, conversation);
+        if !typing {
+            return typists.get_mut(&key).is_some_and(stop);
+        }
+        if typists
+            .get(&key)
+            .is_some_and(|t| t.at.elapsed() < TYPING_EVERY)
+        {
+            return false;
+        }
+        if typists.len() >= SWEEP_ABOVE {
+            typists.retain(|_, t| t.at.elapsed() < TYPING_HOLDS);
+        }
+        let at = Instant::now();
+        typists
+            .entry(key)
+            .and_modify(|typist| typist.at = at)
+            .or_insert(Typist {
+                at,
+                standing: false,
+            });
+        true
+    }
+
+    /// The `true` just admitted went out.
+    pub(crate) fn stood(&self, user: UserId, conversation: ConversationId) {
+        if let Some(typist) = lock(&self.typists).get_mut(&(user, conversation)) {
+            typist.standing = true;
         }
     }
 
-    /// Records a notice that went out.
-    pub(crate) fn record(&self, user: UserId, conversation: ConversationId, typing: bool) {
-        let mut started = lock(&self.started);
-        if typing {
-            if started.len() >= SWEEP_ABOVE {
-                started.retain(|_, at| at.elapsed() < TYPING_HOLDS);
-            }
-            started.insert((user, conversation), Instant::now());
-        } else {
-            started.remove(&(user, conversation));
-        }
-    }
-
-    /// Forgets `user`'s typing in `conversation` (they sent a message); whether a `true` was
-    /// standing, so that the others must be told it ended.
+    /// `user` sent a message in `conversation`: whether a `true` was standing, so that the
+    /// others must be told it ended.
     pub(crate) fn end(&self, user: UserId, conversation: ConversationId) -> bool {
-        lock(&self.started)
-            .remove(&(user, conversation))
-            .is_some_and(|at| at.elapsed() < TYPING_HOLDS)
+        lock(&self.typists)
+            .get_mut(&(user, conversation))
+            .is_some_and(stop)
     }
+}
+
+/// Ends a standing `true` (the entry stays, so the next `true` still waits its turn); whether
+/// one was standing.
+fn stop(typist: &mut Typist) -> bool {
+    let was = typist.standing && typist.at.elapsed() < TYPING_HOLDS;
+    typist.standing = false;
+    was
 }
 
 #[cfg(test)]
@@ -66,15 +95,78 @@ mod tests {
         let (alice, room) = (UserId(1), ConversationId(7));
         assert!(!gate.admits(alice, room, false), "a stop with no start");
         assert!(gate.admits(alice, room, true));
-        gate.record(alice, room, true);
+        gate.stood(alice, room);
         assert!(!gate.admits(alice, room, true), "a renewal at once");
         tokio::time::advance(TYPING_EVERY).await;
         assert!(gate.admits(alice, room, true), "a renewal a second later");
+        gate.stood(alice, room);
         assert!(gate.admits(alice, room, false));
-        gate.record(alice, room, false);
         assert!(!gate.admits(alice, room, false), "a second stop");
-        gate.record(alice, room, true);
+        tokio::time::advance(TYPING_EVERY).await;
+        assert!(gate.admits(alice, room, true));
+        gate.stood(alice, room);
         assert!(gate.end(alice, room), "a send ends a standing start");
         assert!(!gate.end(alice, room));
+        tokio::time::advance(TYPING_EVERY).await;
+        assert!(gate.admits(alice, room, true));
+        tokio::time::advance(TYPING_HOLDS).await;
+        assert!(
+            !gate.end(alice, room),
+            "a start held no longer than TYPING_HOLDS"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_does_not_let_the_next_start_through_early() {
+        let gate = TypingGate::default();
+        let (alice, room) = (UserId(1), ConversationId(7));
+        let mut forwarded = 0;
+        // true, false, true, false… every 10 ms for 3 s.
+        for step in 0..300 {
+            let typing = step % 2 == 0;
+            if gate.admits(alice, room, typing) {
+                forwarded += 1;
+                if typing {
+                    gate.stood(alice, room);
+                }
+            }
+            tokio::time::advance(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(forwarded, 6, "a start and its stop each second");
+        // A send ends a start without resetting the count either.
+        assert!(gate.admits(alice, room, true));
+        gate.stood(alice, room);
+        assert!(gate.end(alice, room));
+        assert!(
+            !gate.admits(alice, room, true),
+            "a start right after a send"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_start_that_was_refused_still_counts_and_stops_nothing() {
+        let gate = TypingGate::default();
+        let (eve, room) = (UserId(5), ConversationId(7));
+        assert!(
+            gate.admits(eve, room, true),
+            "the checks refuse it: no stood()"
+        );
+        assert!(
+            !gate.admits(eve, room, true),
+            "no second query within the second"
+        );
+        assert!(!gate.admits(eve, room, false), "nothing went out to stop");
+        assert!(!gate.end(eve, room));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stale_entries_are_swept_once_there_are_many() {
+        let gate = TypingGate::default();
+        for user in 0..SWEEP_ABOVE as i64 {
+            assert!(gate.admits(UserId(user), ConversationId(1), true));
+        }
+        tokio::time::advance(TYPING_HOLDS).await;
+        assert!(gate.admits(UserId(-1), ConversationId(1), true));
+        assert_eq!(lock(&gate.typists).len(), 1);
     }
 }

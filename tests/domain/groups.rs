@@ -505,6 +505,49 @@ async fn a_removed_member_leaves_the_room_at_once_and_is_refused(engine: Engine)
         panic!()
     };
     assert!(conversations.is_empty());
+    // Nor change the group: each admin action is refused, adding herself back too.
+    let before = f.stored(&alice, conv).await.len();
+    assert_eq!(
+        admin_actions(&f, &carol, conv, bob.id()).await,
+        [ErrorCode::NotMember; 4]
+    );
+    // An admin removed by another admin is refused the same way.
+    f.chat.make_admin(&alice, conv, bob.id()).await.unwrap();
+    f.chat.remove_member(&bob, conv, alice.id()).await.unwrap();
+    assert_eq!(
+        admin_actions(&f, &alice, conv, bob.id()).await,
+        [ErrorCode::NotMember; 4]
+    );
+    let group = f.chat.conversation(&bob, conv).await.unwrap();
+    assert_eq!(group.title.as_deref(), Some("Launch"));
+    assert_eq!(group.admins, [bob.id()]);
+    let members: Vec<_> = group.members.iter().map(|m| m.id).collect();
+    assert_eq!(members, [bob.id()]);
+    assert_eq!(
+        f.stored(&bob, conv).await.len(),
+        before + 2,
+        "made admin and removed, nothing refused"
+    );
+}
+
+/// The codes of `who` renaming the group, adding themselves, removing `member` and making
+/// `member` an admin.
+async fn admin_actions(
+    f: &Fixture,
+    who: &AuthUser,
+    conv: ConversationId,
+    member: UserId,
+) -> [ErrorCode; 4] {
+    let chat = &f.chat;
+    [
+        chat.rename_group(who, conv, "Mine").await.map(drop),
+        chat.add_member(who, conv, Target::Id(who.id()))
+            .await
+            .map(drop),
+        chat.remove_member(who, conv, member).await,
+        chat.make_admin(who, conv, member).await.map(drop),
+    ]
+    .map(|result| result.unwrap_err().code())
 }
 
 async fn an_added_member_hears_of_it_on_every_connection(engine: Engine) {

@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use natter::protocol::{
-    ClientCommand, ConversationId, CreateConvDto, ErrorCode, ServerEvent, ServerFrame,
-};
+use natter::protocol::{ConversationId, ErrorCode, ServerEvent, ServerFrame};
 use natter::store::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::api::Account;
 use crate::support::app::TestApp;
-use crate::support::commands::{join, send};
+use crate::support::commands::{create_group, join, send};
 use crate::support::socketio::{Packet, SocketIoClient};
 use crate::support::ws::WsClient;
 
@@ -261,6 +259,32 @@ async fn every_group_route_answers_with_its_status(engine: Engine) {
         (200, &json!([alice.id, bob.id]))
     );
 
+    // A stranger, a removed member and an admin who left: every admin route is `notMember`.
+    let refused_everything = async |who: &Account| {
+        for (method, route, body) in [
+            (Method::PATCH, path.clone(), Some(json!({"title": "Mine"}))),
+            (
+                Method::POST,
+                members.clone(),
+                Some(json!({"userId": who.id})),
+            ),
+            (Method::DELETE, format!("{members}/{}", dave.id), None),
+            (
+                Method::POST,
+                admins.clone(),
+                Some(json!({"userId": who.id})),
+            ),
+        ] {
+            let (status, answer) = call(method.clone(), route.clone(), who, body).await;
+            assert_eq!(
+                (status, code(&answer)),
+                (403, "notMember"),
+                "{method} {route}"
+            );
+        }
+    };
+    refused_everything(&eve).await;
+
     // Remove.
     let carol_path = format!("{members}/{}", carol.id);
     let (status, answer) = call(Method::DELETE, carol_path.clone(), &dave, None).await;
@@ -289,6 +313,7 @@ async fn every_group_route_answers_with_its_status(engine: Engine) {
             .iter()
             .all(|c| c["id"] != json!(id))
     );
+    refused_everything(&carol).await;
 
     // Leave.
     let me = format!("{members}/me");
@@ -304,6 +329,7 @@ async fn every_group_route_answers_with_its_status(engine: Engine) {
     assert_eq!((status, code(&answer)), (409, "notGroup"));
     let (status, _) = call(Method::DELETE, me.clone(), &alice, None).await;
     assert_eq!(status, 204);
+    refused_everything(&alice).await;
     let (status, _) = call(Method::DELETE, me.clone(), &bob, None).await;
     assert_eq!(status, 204);
     // bob was the last admin: dave, the only one left, is one now.
@@ -351,20 +377,9 @@ async fn a_removed_member_socket_leaves_the_room_at_once(engine: Engine) {
     let bob = app.register("bob").await;
     let mut alice_ws = app.ws(&alice).await;
     let mut bob_ws = app.ws(&bob).await;
-    // The seed's shape, with a group inside `createConvDto`.
-    let create = ClientCommand::CreateConversation {
-        create_conv_dto: Some(CreateConvDto {
-            title: Some("Launch".into()),
-            member_ids: Some(vec![bob.id]),
-            ..CreateConvDto::default()
-        }),
-        username: None,
-        title: None,
-        member_ids: None,
-        usernames: None,
-        user_id: None,
-    };
-    alice_ws.send(create, Some("c")).await;
+    alice_ws
+        .send(create_group("Launch", vec![bob.id]), Some("c"))
+        .await;
     let answer = next_frame(&mut alice_ws).await;
     assert_eq!(answer.reference.as_deref(), Some("c"));
     let ServerEvent::ConversationCreated { conversation } = answer.event else {

@@ -128,6 +128,72 @@ async fn commands_are_answered_in_the_order_they_were_sent(engine: Engine) {
     );
 }
 
+/// The seed's flow, no acknowledgements: emit `createConversation`, read `conversationCreated`,
+/// emit `sendMessage`, never `joinConversation`. The creating socket is in the room: a direct
+/// conversation, a group, and a direct one created again from a fresh socket of the other
+/// member (found, not new).
+async fn a_creating_socket_hears_its_room_without_joining(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (alice, bob, carol) = (
+        app.register("alice").await,
+        app.register("bob").await,
+        app.register("carol").await,
+    );
+    let (mut a, _) = SocketIoClient::connect(&app, token(&alice)).await;
+    let direct = created(&mut a, json!({"user2_id": bob.id})).await;
+    hears_its_room(&app, &mut a, &direct, &alice, &bob).await;
+    let group = created(
+        &mut a,
+        json!({"title": "Launch", "memberIds": [bob.id, carol.id]}),
+    )
+    .await;
+    hears_its_room(&app, &mut a, &group, &alice, &carol).await;
+    let (mut b, _) = SocketIoClient::connect(&app, token(&bob)).await;
+    let found = created(&mut b, json!({"user2_id": alice.id})).await;
+    assert_eq!(found, direct, "the existing conversation");
+    hears_its_room(&app, &mut b, &found, &bob, &alice).await;
+}
+
+/// Emits `createConversation` with `dto` as the seed does (no ack); the conversation's id.
+async fn created(sio: &mut SocketIoClient, dto: Value) -> Value {
+    sio.emit("createConversation", json!({ "createConvDto": dto }), None)
+        .await;
+    let (event, data) = sio.next_event().await;
+    assert_eq!(event, "conversationCreated", "{data}");
+    data["conversation"]["id"].clone()
+}
+
+/// `sio`, signed in as `me`, gets its own send back as `newMessage`, then `other`'s message to
+/// `conv`, posted over REST.
+async fn hears_its_room(
+    app: &TestApp,
+    sio: &mut SocketIoClient,
+    conv: &Value,
+    me: &Account,
+    other: &Account,
+) {
+    let mine = json!({"convId": conv, "message": {"message": "mine"}});
+    sio.emit("sendMessage", mine, None).await;
+    let (event, data) = sio.next_event().await;
+    assert_eq!(event, "newMessage", "{data}");
+    assert_eq!(
+        (&data["message"]["message"], &data["message"]["senderId"]),
+        (&json!("mine"), &json!(me.id))
+    );
+    let path = format!("/api/conversations/{conv}/messages");
+    let body = json!({"message": "theirs"});
+    let (status, _) = app
+        .call(reqwest::Method::POST, &path, Some(other), Some(body))
+        .await;
+    assert_eq!(status, 201);
+    let (event, data) = sio.next_event().await;
+    assert_eq!(event, "newMessage", "{data}");
+    assert_eq!(
+        (&data["message"]["message"], &data["message"]["senderId"]),
+        (&json!("theirs"), &json!(other.id))
+    );
+}
+
 async fn a_disconnect_frees_the_connection(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let (alice, bob) = (app.register("alice").await, app.register("bob").await);
@@ -186,6 +252,7 @@ async fn shutdown_closes_socketio_sessions_and_frees_their_rooms(engine: Engine)
 natter::on_both_engines!(
     a_handshake_without_valid_credentials_or_from_a_foreign_origin_is_refused,
     a_socketio_message_reaches_a_native_socket_and_back,
+    a_creating_socket_hears_its_room_without_joining,
     commands_are_answered_in_the_order_they_were_sent,
     a_disconnect_frees_the_connection,
     shutdown_closes_socketio_sessions_and_frees_their_rooms,

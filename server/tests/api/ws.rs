@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
-use natter::protocol::{ClientCommand, ErrorCode, Seq, ServerEvent};
+use natter::protocol::{ClientCommand, ConversationId, ErrorCode, Seq, ServerEvent};
 use natter::store::Engine;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::support::api::Account;
 use crate::support::app::TestApp;
-use crate::support::commands::{create, join, send};
+use crate::support::commands::{create, create_group, join, send};
 use crate::support::until;
 use crate::support::ws::WsClient;
 
@@ -379,6 +380,69 @@ async fn logging_out_closes_that_sessions_sockets_and_only_those(engine: Engine)
     );
 }
 
+/// The seed's flow: create, then send, never `joinConversation`. The creating socket is in the
+/// room: a direct conversation, a group, and a direct one created again from a fresh socket of
+/// the other member (found, not new).
+async fn a_creating_socket_hears_its_room_without_joining(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (alice, bob, carol) = (
+        app.register("alice").await,
+        app.register("bob").await,
+        app.register("carol").await,
+    );
+    let mut a = app.ws(&alice).await;
+    let ServerEvent::ConversationCreated { conversation } = a.request(create(bob.id), "c1").await
+    else {
+        panic!()
+    };
+    let direct = conversation.id;
+    hears_its_room(&app, &mut a, direct, &alice, &bob).await;
+    let group = create_group("Launch", vec![bob.id, carol.id]);
+    let ServerEvent::ConversationCreated { conversation } = a.request(group, "c2").await else {
+        panic!()
+    };
+    hears_its_room(&app, &mut a, conversation.id, &alice, &carol).await;
+    let mut b = app.ws(&bob).await;
+    let ServerEvent::ConversationCreated { conversation } = b.request(create(alice.id), "c3").await
+    else {
+        panic!()
+    };
+    assert_eq!(conversation.id, direct, "the existing conversation");
+    hears_its_room(&app, &mut b, direct, &bob, &alice).await;
+}
+
+/// `socket`, signed in as `me`, gets its own seed-style send (no ref) back as `newMessage`, then
+/// `other`'s message to `conv`, posted over REST.
+async fn hears_its_room(
+    app: &TestApp,
+    socket: &mut WsClient,
+    conv: ConversationId,
+    me: &Account,
+    other: &Account,
+) {
+    socket.send(send(conv, "mine", None), None).await;
+    let ServerEvent::NewMessage { message } = socket.next_event().await else {
+        panic!("expected my newMessage")
+    };
+    assert_eq!(
+        (message.message.as_str(), message.sender_id),
+        ("mine", me.id)
+    );
+    let path = format!("/api/conversations/{}/messages", conv.0);
+    let body = json!({"message": "theirs"});
+    let (status, _) = app
+        .call(reqwest::Method::POST, &path, Some(other), Some(body))
+        .await;
+    assert_eq!(status, 201);
+    let ServerEvent::NewMessage { message } = socket.next_event().await else {
+        panic!("expected their newMessage")
+    };
+    assert_eq!(
+        (message.message.as_str(), message.sender_id),
+        ("theirs", other.id)
+    );
+}
+
 async fn ping_is_answered_with_pong(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let alice = app.register("alice").await;
@@ -402,4 +466,5 @@ natter::on_both_engines!(
     shutdown_closes_sockets_with_1001_and_frees_their_rooms,
     logging_out_closes_that_sessions_sockets_and_only_those,
     ping_is_answered_with_pong,
+    a_creating_socket_hears_its_room_without_joining,
 );

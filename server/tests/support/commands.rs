@@ -47,3 +47,19 @@ pub fn create(user2_id: UserId) -> ClientCommand {
         user_id: None,
     }
 }
+
+/// Create a group titled `title` with `member_ids`, inside `createConvDto` as the seed nests it.
+pub fn create_group(title: &str, member_ids: Vec<UserId>) -> ClientCommand {
+    ClientCommand::CreateConversation {
+        create_conv_dto: Some(CreateConvDto {
+            title: Some(title.into()),
+            member_ids: Some(member_ids),
+            ..CreateConvDto::default()
+        }),
+        username: None,
+        title: None,
+        member_ids: None,
+        usernames: None,
+        user_id: None,
+    }
+}

@@ -489,10 +489,30 @@ impl ChatStore {
         let now_ms = js_sys::Date::now();
         #[cfg(not(feature = "hydrate"))]
         let now_ms = 0.0;
-        let notices = self
+        let (notices, held_until) = self
             .typing_sender
-            .try_update_value(|s| s.input(conversation, empty, now_ms))
+            .try_update_value(|s| (s.input(conversation, empty, now_ms), s.held_until()))
             .unwrap_or_default();
+        self.tell_typing(notices);
+        #[cfg(feature = "hydrate")]
+        if let Some(at) = held_until {
+            let store = *self;
+            leptos::prelude::set_timeout(
+                move || {
+                    let notices = store
+                        .typing_sender
+                        .try_update_value(|s| s.retry(js_sys::Date::now()))
+                        .unwrap_or_default();
+                    store.tell_typing(notices);
+                },
+                std::time::Duration::from_millis((at - now_ms).max(0.0) as u64),
+            );
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = held_until;
+    }
+
+    fn tell_typing(&self, notices: Vec<(ConversationId, bool)>) {
         for (conversation, typing) in notices {
             self.dispatch(Outbound::Typing {
                 conversation,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use natter::protocol::limits::TYPING_HOLDS;
+use natter::protocol::limits::{TYPING_EVERY, TYPING_HOLDS};
 use natter::protocol::{ConversationId, ConversationView, PresenceView, UserId};
 
 use super::clock::Clock;
@@ -162,9 +162,18 @@ pub fn presence_line(view: Option<&PresenceView>, clock: &Clock) -> Option<Strin
 /// When this tab tells the server that the person is typing in the open conversation.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TypingSender {
-    /// The conversation a `typing: true` was last sent for, and when.
-    sent: Option<(ConversationId, f64)>,
+    /// The conversation the person is shown typing in: a `true` went out, no `false` since.
+    on: Option<ConversationId>,
+    /// The last `true` sent: for which conversation, and when.
+    last_true: Option<(ConversationId, f64)>,
+    /// A start held back until the server would forward it (see [`TypingSender::held_until`]).
+    held: Option<ConversationId>,
 }
+
+/// The server forwards one `typing: true` a second per person and conversation, counting from
+/// the last one, even across a stop; a start sooner than this after the last `true` would be
+/// dropped there, so it waits for the next keystroke past it (with a margin for the network).
+const RESTART_MS: f64 = TYPING_EVERY.as_secs_f64() * 1000.0 + 150.0;
 
 impl TypingSender {
     /// The composer of `conversation` changed: what to send, each `(conversation, typing)`.
@@ -177,32 +186,60 @@ impl TypingSender {
         now_ms: f64,
     ) -> Vec<(ConversationId, bool)> {
         let mut out = Vec::new();
-        if let Some((previous, _)) = self.sent
+        self.held = None;
+        if let Some(previous) = self.on
             && (previous != conversation || empty)
         {
             out.push((previous, false));
-            self.sent = None;
+            self.on = None;
         }
         if !empty {
-            let due = self.sent.is_none_or(|(_, at)| now_ms - at >= RENEW_MS);
-            if due {
+            let since = self
+                .last_true
+                .filter(|(c, _)| *c == conversation)
+                .map(|(_, at)| now_ms - at);
+            let wait = if self.on.is_some() {
+                RENEW_MS
+            } else {
+                RESTART_MS
+            };
+            if since.is_none_or(|since| since >= wait) {
                 out.push((conversation, true));
-                self.sent = Some((conversation, now_ms));
+                self.on = Some(conversation);
+                self.last_true = Some((conversation, now_ms));
+            } else if self.on.is_none() {
+                self.held = Some(conversation);
             }
         }
         out
     }
 
-    /// The message was sent (the server ends the notice itself) or the person left.
+    /// When a held-back start may go (then call [`TypingSender::retry`]), if one is held: a
+    /// person who types one character and stops is still shown typing, a moment later.
+    pub fn held_until(&self) -> Option<f64> {
+        self.held?;
+        self.last_true.map(|(_, at)| at + RESTART_MS)
+    }
+
+    /// Sends the held-back start, unless the composer changed since (emptied, another
+    /// conversation) — any input decides afresh.
+    pub fn retry(&mut self, now_ms: f64) -> Vec<(ConversationId, bool)> {
+        match self.held.take() {
+            Some(conversation) => self.input(conversation, false, now_ms),
+            None => Vec::new(),
+        }
+    }
+
+    /// The person left the conversation: the `false` to send, if they were shown typing.
     pub fn stop(&mut self) -> Option<(ConversationId, bool)> {
-        self.sent
-            .take()
-            .map(|(conversation, _)| (conversation, false))
+        self.held = None;
+        self.on.take().map(|conversation| (conversation, false))
     }
 
     /// The message was sent: the server told the others already.
     pub fn sent(&mut self) {
-        self.sent = None;
+        self.held = None;
+        self.on = None;
     }
 }
 
@@ -312,13 +349,39 @@ mod tests {
         assert_eq!(sender.input(C, false, RENEW_MS), [(C, true)]);
         assert_eq!(sender.input(C, true, RENEW_MS + 1.0), [(C, false)]);
         assert_eq!(sender.input(C, true, RENEW_MS + 2.0), []);
-        sender.input(C, false, 0.0);
+        assert_eq!(sender.input(C, false, 2.0 * RENEW_MS), [(C, true)]);
         let other = ConversationId(4);
         assert_eq!(
-            sender.input(other, false, 10.0),
+            sender.input(other, false, 2.0 * RENEW_MS + 10.0),
             [(C, false), (other, true)]
         );
         sender.sent();
         assert_eq!(sender.stop(), None);
+    }
+
+    #[test]
+    fn a_new_start_waits_until_the_server_would_forward_it() {
+        let mut sender = TypingSender::default();
+        assert_eq!(sender.input(C, false, 0.0), [(C, true)]);
+        sender.sent();
+        // The next message, begun at once: held back until a second has passed since the
+        // last `true` (the server would drop it), then sent with the next keystroke.
+        assert_eq!(sender.input(C, false, 400.0), []);
+        assert_eq!(sender.held_until(), Some(RESTART_MS));
+        assert_eq!(sender.retry(RESTART_MS), [(C, true)]);
+        assert_eq!(sender.held_until(), None);
+        assert_eq!(sender.retry(RESTART_MS + 1.0), []);
+        // Emptied while held: nothing goes later.
+        sender.sent();
+        sender.input(C, false, RESTART_MS + 100.0);
+        sender.input(C, true, RESTART_MS + 200.0);
+        assert_eq!(sender.held_until(), None);
+        assert_eq!(sender.input(C, false, 2.0 * RESTART_MS), [(C, true)]);
+        sender.sent();
+        // Another conversation has its own second.
+        assert_eq!(
+            sender.input(ConversationId(4), false, 2.0 * RESTART_MS + 10.0),
+            [(ConversationId(4), true)]
+        );
     }
 }

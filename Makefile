@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 TOOLS := source scripts/tools-path.sh &&
 
-.PHONY: run dev test bench setup build fmt clippy
+.PHONY: run dev test bench bench-micro setup build fmt clippy
 
 # --precompress: the site's files get .br (quality 11) and .gz copies once, served as they are.
 run: setup
@@ -17,9 +17,16 @@ test:
 	scripts/test.sh
 
 # The benchmarks (docs/PERFORMANCE.md): the release server against real sockets, about 5
-# minutes; `make bench ARGS="--quick"` or ARGS="knee --runs 3" to choose.
+# minutes; `make bench ARGS="--quick"` or ARGS="knee --runs 3" to choose. Then the
+# micro-benchmarks (ARGS are the chat bench's only).
 bench:
 	cargo bench -p server --bench chat -- $(ARGS)
+	$(MAKE) bench-micro
+
+# Criterion micro-benchmarks of the hot paths (benches/hot.rs), about 1½ minutes; the
+# PostgreSQL ones only when NATTER_TEST_PG_URL is set.
+bench-micro:
+	cargo bench -p natter --bench hot
 
 setup:
 	scripts/setup.sh

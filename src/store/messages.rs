@@ -2,7 +2,9 @@
 //! pages, and members' read marks.
 
 use super::events::{append_event, to_json};
-use super::{Store, with_pool};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::{Engine, Store, with_pool};
 use crate::clock::{UnixMillis, system_now};
 use crate::error::ChatError;
 use crate::hub::PersonalEvent;
@@ -53,7 +55,185 @@ impl Store {
     /// in the order of `sends`; one that is refused does not stop the others. Conversations are
     /// written in id order (sends of one conversation in their given order), so batches of
     /// several nodes lock rows in one order and cannot deadlock.
+    ///
+    /// The usual batch — every sender a member, no client id seen before — is written with a
+    /// handful of statements whatever its size ([`Store::insert_at_once`]); a batch with
+    /// anything else in it is rolled back and written send by send, each answered on its own.
     pub async fn insert_batch(
+        &self,
+        sends: &[NewSend],
+    ) -> Result<Vec<Result<Inserted, ChatError>>, ChatError> {
+        match self.insert_at_once(sends).await? {
+            Some(inserted) => Ok(inserted.into_iter().map(Ok).collect()),
+            None => self.insert_one_by_one(sends).await,
+        }
+    }
+
+    /// The usual batch in five statements (six with client ids, one more on PostgreSQL), not
+    /// four per send: lock the conversations in id order (PostgreSQL; SQLite's write lock
+    /// covers them), move each one's `last_seq` by its number of sends, check every
+    /// (conversation, sender) is a member, check no client id was used before, insert every
+    /// message in one statement, move each sender's read mark. `None` (and nothing written)
+    /// when the batch holds anything else: a conversation that does not exist, a sender who is
+    /// not a member, a client id used before or twice in the batch.
+    async fn insert_at_once(&self, sends: &[NewSend]) -> Result<Option<Vec<Inserted>>, ChatError> {
+        let mut client_ids = HashSet::new();
+        let unique_ids = sends
+            .iter()
+            .filter_map(|s| Some((s.sender.id, s.client_id.as_ref()?.as_str())))
+            .all(|key| client_ids.insert(key));
+        if sends.is_empty() || !unique_ids {
+            return Ok(None);
+        }
+        // Seqs go to each conversation's sends in batch order: the i-th gets last_seq + i.
+        let mut per_conversation: BTreeMap<i64, i64> = BTreeMap::new();
+        let nth: Vec<i64> = sends
+            .iter()
+            .map(|send| {
+                let count = per_conversation.entry(send.conversation.0).or_default();
+                *count += 1;
+                *count
+            })
+            .collect();
+        // Each sender's newest message per conversation moves their read mark.
+        let mut read: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+        for (i, send) in sends.iter().enumerate() {
+            read.insert((send.conversation.0, send.sender.id.0), i);
+        }
+        let ids: Vec<i64> = per_conversation.keys().copied().collect();
+        let lock = format!(
+            "SELECT id FROM conversations WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            numbered(1, ids.len())
+        );
+        let bump = format!(
+            "UPDATE conversations SET last_seq = last_seq + v.column2 FROM (VALUES {}) AS v \
+             WHERE conversations.id = v.column1 RETURNING id, last_seq",
+            tuples(ids.len(), 2)
+        );
+        let members = format!(
+            "SELECT COUNT(*) FROM (VALUES {}) AS v JOIN conversation_members cm \
+             ON cm.conversation_id = v.column1 AND cm.user_id = v.column2",
+            tuples(read.len(), 2)
+        );
+        let used = format!(
+            "SELECT COUNT(*) FROM (VALUES {}) AS v JOIN messages m \
+             ON m.sender_id = v.column1 AND m.client_id = v.column2",
+            tuples(client_ids.len(), 2)
+        );
+        let insert = format!(
+            "INSERT INTO messages (conversation_id, seq, sender_id, body, client_id, created_at) \
+             VALUES {} ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, conversation_id, seq",
+            tuples(sends.len(), 6)
+        );
+        let mark = format!(
+            "UPDATE conversation_members SET last_read_seq = v.column3 FROM (VALUES {}) AS v \
+             WHERE conversation_id = v.column1 AND user_id = v.column2 AND last_read_seq < v.column3",
+            tuples(read.len(), 3)
+        );
+        let now = system_now();
+        let postgres = self.engine() == Engine::Postgres;
+        let writer = self.writer().await;
+        let inserted = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let written = async {
+                if postgres {
+                    let mut query = sqlx::query(&lock);
+                    for id in &ids {
+                        query = query.bind(id);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                let mut query = sqlx::query_as::<_, (i64, i64)>(&bump);
+                for (id, count) in &per_conversation {
+                    query = query.bind(id).bind(count);
+                }
+                let last: HashMap<i64, i64> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+                if last.len() != per_conversation.len() {
+                    return Ok(None);
+                }
+                let mut query = sqlx::query_as::<_, (i64,)>(&members);
+                for (conversation, sender) in read.keys() {
+                    query = query.bind(conversation).bind(sender);
+                }
+                if query.fetch_one(&mut *tx).await?.0 != read.len() as i64 {
+                    return Ok(None);
+                }
+                if !client_ids.is_empty() {
+                    let mut query = sqlx::query_as::<_, (i64,)>(&used);
+                    for (sender, client_id) in &client_ids {
+                        query = query.bind(sender.0).bind(*client_id);
+                    }
+                    if query.fetch_one(&mut *tx).await?.0 != 0 {
+                        return Ok(None);
+                    }
+                }
+                let seq = |i: usize| {
+                    let conversation = sends[i].conversation.0;
+                    last[&conversation] - per_conversation[&conversation] + nth[i]
+                };
+                let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&insert);
+                for (i, send) in sends.iter().enumerate() {
+                    query = query
+                        .bind(send.conversation.0)
+                        .bind(seq(i))
+                        .bind(send.sender.id.0)
+                        .bind(send.body.as_str())
+                        .bind(send.client_id.as_ref().map(ClientMessageId::as_str))
+                        .bind(now.0);
+                }
+                // A client id taken meanwhile (another node's retry) leaves its row out.
+                let ids: HashMap<(i64, i64), i64> = query
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(id, conversation, seq)| ((conversation, seq), id))
+                    .collect();
+                if ids.len() != sends.len() {
+                    return Ok(None);
+                }
+                let mut query = sqlx::query(&mark);
+                for (&(conversation, sender), &i) in &read {
+                    query = query.bind(conversation).bind(sender).bind(seq(i));
+                }
+                query.execute(&mut *tx).await?;
+                Ok::<_, sqlx::Error>(Some(
+                    sends
+                        .iter()
+                        .enumerate()
+                        .map(|(i, send)| {
+                            let seq = seq(i);
+                            Inserted {
+                                message: Message {
+                                    id: MessageId(ids[&(send.conversation.0, seq)]),
+                                    conversation: send.conversation,
+                                    seq: Seq(seq),
+                                    sender: send.sender.id,
+                                    sender_name: send.sender.username.clone(),
+                                    body: send.body.as_str().to_owned(),
+                                    client_id: send.client_id.as_ref().map(|c| c.as_str().to_owned()),
+                                    created_at: now.to_datetime(),
+                                    kind: EntryKind::Message,
+                                    event: None,
+                                },
+                                fresh: true,
+                            }
+                        })
+                        .collect::<Vec<_>>(),
+                ))
+            }
+            .await?;
+            match written {
+                Some(_) => tx.commit().await?,
+                None => tx.rollback().await?,
+            }
+            written
+        });
+        drop(writer);
+        Ok(inserted)
+    }
+
+    /// A batch send by send, four statements each: every refusal and retry answered.
+    async fn insert_one_by_one(
         &self,
         sends: &[NewSend],
     ) -> Result<Vec<Result<Inserted, ChatError>>, ChatError> {
@@ -316,6 +496,22 @@ impl From<MessageRow> for Message {
     }
 }
 
+/// `$from, $from+1, …`: `count` numbered placeholders.
+fn numbered(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, $2), ($3, $4), …`: `rows` tuples of `width` numbered placeholders, for a VALUES list.
+fn tuples(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", numbered(1 + row * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A retry must name the same conversation and text as the message it repeats.
 fn same_message(
     existing: Message,
@@ -327,5 +523,58 @@ fn same_message(
         Ok(existing)
     } else {
         Err(ChatError::ClientIdReused(client_id.as_str().to_owned()))
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testdb::TestDb;
+    use crate::user::UserName;
+
+    /// The usual batch is written at once; one with a retry in it is left to the send-by-send
+    /// path (the domain tests check what each answers either way).
+    #[tokio::test]
+    async fn a_plain_batch_is_written_at_once_and_one_with_a_retry_is_not() {
+        for engine in [Engine::Sqlite, Engine::Postgres] {
+            let db = TestDb::new(engine).await;
+            let store = Store::connect(&db.url, 2).await.unwrap();
+            let mut users = Vec::new();
+            for name in ["ann", "ben"] {
+                let name = UserName::parse(name).unwrap();
+                users.push(store.create_user(&name, "not a hash").await.unwrap());
+            }
+            let conversation = store
+                .find_or_create_direct(users[0].id, users[1].id)
+                .await
+                .unwrap()
+                .id;
+            let send = |client_id: &str| NewSend {
+                conversation,
+                sender: users[0].clone(),
+                body: MessageBody::parse("hi", 100).unwrap(),
+                client_id: Some(ClientMessageId::parse(client_id).unwrap()),
+            };
+            let at_once = store.insert_at_once(&[send("a"), send("b")]).await.unwrap();
+            let seqs: Vec<i64> = at_once.unwrap().iter().map(|i| i.message.seq.0).collect();
+            assert_eq!(seqs, [1, 2], "{engine:?}");
+            assert!(
+                store
+                    .insert_at_once(&[send("c"), send("a")])
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(
+                store
+                    .insert_at_once(&[send("d"), send("d")])
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            // Nothing of the refused batches was written: the next seq is 3.
+            let next = store.insert_at_once(&[send("e")]).await.unwrap().unwrap();
+            assert_eq!(next[0].message.seq, Seq(3), "{engine:?}");
+        }
     }
 }

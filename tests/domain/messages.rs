@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use natter::protocol::{ClientCommand, ErrorCode, NewMessage, Seq, ServerEvent};
-use natter::store::Engine;
-use natter::{ChatConfig, ChatError};
+use natter::message::{ClientMessageId, MessageBody};
+use natter::protocol::{ClientCommand, ConversationId, ErrorCode, NewMessage, Seq, ServerEvent};
+use natter::store::{Engine, NewSend};
+use natter::{ChatConfig, ChatError, Target};
 
 use crate::commands::join;
 use crate::support::{Fixture, next, unlimited};
@@ -112,6 +113,84 @@ async fn a_retried_send_is_stored_and_broadcast_once(engine: Engine) {
     assert_eq!(page.messages.len(), 2);
 }
 
+/// One batch of the writer as `Store::insert_batch` gets it. A plain batch over several
+/// conversations is written at once; a batch holding a retry, a client id used twice, a
+/// stranger's send and a conversation that does not exist is written send by send: each is
+/// answered on its own, the others are stored, and no seq is skipped.
+async fn a_batch_answers_each_send_and_leaves_no_gap(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, ab) = f.pair().await;
+    let carol = f.user("carol").await;
+    let ac = f
+        .chat
+        .open_conversation(&alice, Target::Id(carol.id()))
+        .await
+        .unwrap()
+        .conversation
+        .id;
+    let sendable = |who: &natter::AuthUser, conv, text: &str, client_id: Option<&str>| NewSend {
+        conversation: conv,
+        sender: who.user.clone(),
+        body: MessageBody::parse(text, 4_000).unwrap(),
+        client_id: client_id.map(|id| ClientMessageId::parse(id).unwrap()),
+    };
+    let store = f.chat.store();
+    let plain = store
+        .insert_batch(&[
+            sendable(&alice, ab, "a1", Some("x-1")),
+            sendable(&alice, ac, "c1", None),
+            sendable(&bob, ab, "b1", None),
+            sendable(&alice, ab, "a2", Some("x-2")),
+        ])
+        .await
+        .unwrap();
+    let seqs: Vec<(ConversationId, i64)> = plain
+        .iter()
+        .map(|a| {
+            let a = a.as_ref().unwrap();
+            assert!(a.fresh);
+            (a.message.conversation, a.message.seq.0)
+        })
+        .collect();
+    assert_eq!(seqs, [(ab, 1), (ac, 1), (ab, 2), (ab, 3)]);
+
+    let mixed = store
+        .insert_batch(&[
+            sendable(&alice, ab, "a3", None),
+            sendable(&alice, ab, "a1", Some("x-1")),
+            sendable(&alice, ab, "a1 again", Some("x-1")),
+            sendable(&carol, ab, "not hers", None),
+            sendable(&alice, ConversationId(9_999), "nowhere", None),
+            sendable(&alice, ac, "c2", Some("x-3")),
+            sendable(&alice, ac, "c2", Some("x-3")),
+        ])
+        .await
+        .unwrap();
+    let a3 = mixed[0].as_ref().unwrap();
+    assert!(a3.fresh && a3.message.seq == Seq(4));
+    let retry = mixed[1].as_ref().unwrap();
+    assert!(!retry.fresh);
+    assert_eq!(retry.message, plain[0].as_ref().unwrap().message);
+    assert!(matches!(mixed[2], Err(ChatError::ClientIdReused(_))));
+    assert!(matches!(mixed[3], Err(ChatError::NotMember(_))));
+    assert!(matches!(mixed[4], Err(ChatError::ConversationNotFound(_))));
+    let (c2, twice) = (mixed[5].as_ref().unwrap(), mixed[6].as_ref().unwrap());
+    assert!(c2.fresh && !twice.fresh && c2.message == twice.message);
+    assert_eq!(c2.message.seq, Seq(2));
+
+    for (conv, expected) in [
+        (ab, vec![(1, "a1"), (2, "b1"), (3, "a2"), (4, "a3")]),
+        (ac, vec![(1, "c1"), (2, "c2")]),
+    ] {
+        let stored = f.stored(&alice, conv).await;
+        let got: Vec<(i64, &str)> = stored
+            .iter()
+            .map(|m| (m.seq.0, m.message.as_str()))
+            .collect();
+        assert_eq!(got, expected);
+    }
+}
+
 async fn concurrent_retries_with_one_client_id_store_one_message(engine: Engine) {
     let f = Fixture::new(engine).await;
     let (alice, _bob, conv) = f.pair().await;
@@ -206,6 +285,7 @@ async fn a_user_sending_too_fast_is_told_to_slow_down(engine: Engine) {
 }
 
 natter::on_both_engines!(
+    a_batch_answers_each_send_and_leaves_no_gap,
     messages_get_gapless_increasing_seqs_and_history_pages,
     concurrent_sends_to_one_conversation_keep_seq_gapless,
     a_retried_send_is_stored_and_broadcast_once,

@@ -69,8 +69,9 @@ impl Store {
         }
     }
 
-    /// The usual batch in five statements (six with client ids, one more on PostgreSQL), not
-    /// four per send: lock the conversations in id order (PostgreSQL; SQLite's write lock
+    /// The usual batch of two sends or more in five statements (six with client ids, one more
+    /// on PostgreSQL), not four per send; each is built for the batch's size, so none is kept
+    /// prepared (they would crowd the fixed statements out of the connection's cache): lock the conversations in id order (PostgreSQL; SQLite's write lock
     /// covers them), move each one's `last_seq` by its number of sends, check every
     /// (conversation, sender) is a member, check no client id was used before, insert every
     /// message in one statement, move each sender's read mark. `None` (and nothing written)
@@ -82,7 +83,8 @@ impl Store {
             .iter()
             .filter_map(|s| Some((s.sender.id, s.client_id.as_ref()?.as_str())))
             .all(|key| client_ids.insert(key));
-        if sends.is_empty() || !unique_ids {
+        // One send alone is four statements either way, and the fixed ones are prepared once.
+        if sends.len() < 2 || !unique_ids {
             return Ok(None);
         }
         // Seqs go to each conversation's sends in batch order: the i-th gets last_seq + i.
@@ -137,13 +139,13 @@ impl Store {
             let mut tx = pool.begin().await?;
             let written = async {
                 if postgres {
-                    let mut query = sqlx::query(&lock);
+                    let mut query = sqlx::query(&lock).persistent(false);
                     for id in &ids {
                         query = query.bind(id);
                     }
                     query.execute(&mut *tx).await?;
                 }
-                let mut query = sqlx::query_as::<_, (i64, i64)>(&bump);
+                let mut query = sqlx::query_as::<_, (i64, i64)>(&bump).persistent(false);
                 for (id, count) in &per_conversation {
                     query = query.bind(id).bind(count);
                 }
@@ -151,7 +153,7 @@ impl Store {
                 if last.len() != per_conversation.len() {
                     return Ok(None);
                 }
-                let mut query = sqlx::query_as::<_, (i64,)>(&members);
+                let mut query = sqlx::query_as::<_, (i64,)>(&members).persistent(false);
                 for (conversation, sender) in read.keys() {
                     query = query.bind(conversation).bind(sender);
                 }
@@ -159,7 +161,7 @@ impl Store {
                     return Ok(None);
                 }
                 if !client_ids.is_empty() {
-                    let mut query = sqlx::query_as::<_, (i64,)>(&used);
+                    let mut query = sqlx::query_as::<_, (i64,)>(&used).persistent(false);
                     for (sender, client_id) in &client_ids {
                         query = query.bind(sender.0).bind(*client_id);
                     }
@@ -171,7 +173,7 @@ impl Store {
                     let conversation = sends[i].conversation.0;
                     last[&conversation] - per_conversation[&conversation] + nth[i]
                 };
-                let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&insert);
+                let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&insert).persistent(false);
                 for (i, send) in sends.iter().enumerate() {
                     query = query
                         .bind(send.conversation.0)
@@ -191,7 +193,7 @@ impl Store {
                 if ids.len() != sends.len() {
                     return Ok(None);
                 }
-                let mut query = sqlx::query(&mark);
+                let mut query = sqlx::query(&mark).persistent(false);
                 for (&(conversation, sender), &i) in &read {
                     query = query.bind(conversation).bind(sender).bind(seq(i));
                 }
@@ -572,8 +574,14 @@ mod tests {
                     .unwrap()
                     .is_none()
             );
+            // A send alone goes one by one.
+            assert!(store.insert_at_once(&[send("e")]).await.unwrap().is_none());
             // Nothing of the refused batches was written: the next seq is 3.
-            let next = store.insert_at_once(&[send("e")]).await.unwrap().unwrap();
+            let next = store
+                .insert_at_once(&[send("f"), send("g")])
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(next[0].message.seq, Seq(3), "{engine:?}");
         }
     }

@@ -8,7 +8,7 @@ use natter::protocol::{
 use natter::store::Engine;
 use natter::{ChatError, Target};
 
-use crate::commands::join;
+use crate::commands::{create, join};
 use crate::support::{Fixture, next_not_presence, quiet};
 
 async fn opening_a_conversation_twice_returns_the_same_one(engine: Engine) {
@@ -102,18 +102,7 @@ async fn the_creating_connection_is_in_the_room(engine: Engine) {
     let alice = f.user("alice").await;
     let bob = f.user("bob").await;
     let mut alice_conn = f.chat.connect(alice.clone()).await.unwrap();
-    let command = ClientCommand::CreateConversation {
-        create_conv_dto: Some(CreateConvDto {
-            user2_id: Some(bob.id()),
-            username: None,
-            ..CreateConvDto::default()
-        }),
-        username: None,
-        title: None,
-        member_ids: None,
-        usernames: None,
-        user_id: None,
-    };
+    let command = create(bob.id());
     assert!(alice_conn.handle(command, None).await.is_none());
     let ServerEvent::ConversationCreated { conversation } =
         next_not_presence(&mut alice_conn).await.event

@@ -34,28 +34,25 @@ pub fn send(conv: ConversationId, text: &str, client_id: Option<&str>) -> Client
 
 /// Open a conversation with `user2_id`.
 pub fn create(user2_id: UserId) -> ClientCommand {
-    ClientCommand::CreateConversation {
-        create_conv_dto: Some(CreateConvDto {
-            user2_id: Some(user2_id),
-            username: None,
-            ..CreateConvDto::default()
-        }),
-        username: None,
-        title: None,
-        member_ids: None,
-        usernames: None,
-        user_id: None,
-    }
+    create_with(CreateConvDto {
+        user2_id: Some(user2_id),
+        ..CreateConvDto::default()
+    })
 }
 
 /// Create a group titled `title` with `member_ids`, inside `createConvDto` as the seed nests it.
 pub fn create_group(title: &str, member_ids: Vec<UserId>) -> ClientCommand {
+    create_with(CreateConvDto {
+        title: Some(title.into()),
+        member_ids: Some(member_ids),
+        ..CreateConvDto::default()
+    })
+}
+
+/// `createConversation` with everything inside `createConvDto`, nothing beside it.
+pub fn create_with(dto: CreateConvDto) -> ClientCommand {
     ClientCommand::CreateConversation {
-        create_conv_dto: Some(CreateConvDto {
-            title: Some(title.into()),
-            member_ids: Some(member_ids),
-            ..CreateConvDto::default()
-        }),
+        create_conv_dto: Some(dto),
         username: None,
         title: None,
         member_ids: None,

@@ -204,7 +204,14 @@ impl Chat {
         conversation: ConversationId,
         target: Target,
     ) -> Result<ConversationView, ChatError> {
-        let user = self.find_user(target).await?;
+        let user = match self.find_user(target).await {
+            Ok(user) => user,
+            // A stranger is told `notMember` whoever they name, as for every other change.
+            Err(error) => {
+                self.check_member(me, conversation).await?;
+                return Err(error);
+            }
+        };
         let max = self.inner.config.max_group_members;
         let change = self
             .inner

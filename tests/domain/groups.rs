@@ -223,6 +223,15 @@ async fn only_admins_change_a_group_and_strangers_learn_nothing(engine: Engine) 
         )),
         ErrorCode::NotMember
     );
+    // …whoever they name, even nobody: they learn nothing about who exists either.
+    assert_eq!(
+        code(view(
+            f.chat
+                .add_member(&dave, conv, Target::Id(UserId(999_999)))
+                .await
+        )),
+        ErrorCode::NotMember
+    );
     assert_eq!(
         code(f.chat.remove_member(&dave, conv, bob.id()).await),
         ErrorCode::NotMember

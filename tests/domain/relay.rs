@@ -232,3 +232,45 @@ async fn a_lossy_bus_loses_nothing_seed_7() {
 async fn a_lossy_bus_loses_nothing_seed_42() {
     every_connection_ends_with_the_database_history(42).await;
 }
+
+/// A presence change the bus loses is repaired by the next roster: alice connects on node a
+/// while the bus drops everything, so bob (on node b, sharing a conversation) is not told;
+/// once the bus carries again, node a's next roster (every 5 s) tells him.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_presence_change_is_repaired_by_the_next_roster() {
+    let db = TestDb::new(Engine::Postgres).await;
+    let bus = MemoryBus::new();
+    let shutdown = CancellationToken::new();
+    let (a, b) = (
+        node(&db, &bus, "a", &shutdown).await,
+        node(&db, &bus, "b", &shutdown).await,
+    );
+    let alice = user(&a, "alice").await;
+    let bob = user(&a, "bob").await;
+    a.open_conversation(&alice, Target::Id(bob.id()))
+        .await
+        .unwrap();
+    let mut bob_on_b = b.connect(bob.clone()).await.unwrap();
+    let alice_online = |event: &ServerEvent| matches!(event, ServerEvent::Presence(p) if p.user_id == alice.id() && p.online);
+
+    let bus = bus.with_faults(1, 100, 0, 0);
+    let _alice_on_a = a.connect(alice.clone()).await.unwrap();
+    let lost = tokio::time::Instant::now() + Duration::from_secs(1);
+    while let Ok(frame) = tokio::time::timeout_at(lost, bob_on_b.next_frame()).await {
+        assert!(
+            !alice_online(&frame.event),
+            "the bus dropped it, yet: {frame:?}"
+        );
+    }
+    let _bus = bus.with_faults(1, 0, 0, 0);
+    let repaired = tokio::time::Instant::now() + Duration::from_secs(8);
+    loop {
+        let frame = tokio::time::timeout_at(repaired, bob_on_b.next_frame())
+            .await
+            .expect("alice's presence repaired within a roster period");
+        if alice_online(&frame.event) {
+            break;
+        }
+    }
+    shutdown.cancel();
+}

@@ -15,7 +15,7 @@ use crate::protocol::limits::{TYPING_EVERY, TYPING_HOLDS};
 use crate::protocol::{ConversationId, UserId};
 use crate::sync::lock;
 
-/// Entries kept before the stale ones are swept.
+/// Entries kept before the stale ones are first swept.
 const SWEEP_ABOVE: usize = 4096;
 
 /// One member's typing in one conversation.
@@ -29,7 +29,24 @@ struct Typist {
 /// Each member's typing per conversation.
 #[derive(Default)]
 pub(crate) struct TypingGate {
-    typists: Mutex<HashMap<(UserId, ConversationId), Typist>>,
+    typists: Mutex<Typists>,
+}
+
+struct Typists {
+    by_member: HashMap<(UserId, ConversationId), Typist>,
+    /// The size at which the stale entries are swept next: twice what a sweep left, so that a
+    /// flood of fresh entries (a `true` is counted before the membership check, so anyone can
+    /// add one per conversation id a second) costs each new entry O(1), not a walk of the map.
+    sweep_above: usize,
+}
+
+impl Default for Typists {
+    fn default() -> Self {
+        Self {
+            by_member: HashMap::new(),
+            sweep_above: SWEEP_ABOVE,
+        }
+    }
 }
 
 impl TypingGate {
@@ -39,19 +56,24 @@ impl TypingGate {
         let mut typists = lock(&self.typists);
         let key = (user, conversation);
         if !typing {
-            return typists.get_mut(&key).is_some_and(stop);
+            return typists.by_member.get_mut(&key).is_some_and(stop);
         }
         if typists
+            .by_member
             .get(&key)
             .is_some_and(|t| t.at.elapsed() < TYPING_EVERY)
         {
             return false;
         }
-        if typists.len() >= SWEEP_ABOVE {
-            typists.retain(|_, t| t.at.elapsed() < TYPING_HOLDS);
+        if typists.by_member.len() >= typists.sweep_above {
+            typists
+                .by_member
+                .retain(|_, t| t.at.elapsed() < TYPING_HOLDS);
+            typists.sweep_above = (typists.by_member.len() * 2).max(SWEEP_ABOVE);
         }
         let at = Instant::now();
         typists
+            .by_member
             .entry(key)
             .and_modify(|typist| typist.at = at)
             .or_insert(Typist {
@@ -63,7 +85,7 @@ impl TypingGate {
 
     /// The `true` just admitted went out.
     pub(crate) fn stood(&self, user: UserId, conversation: ConversationId) {
-        if let Some(typist) = lock(&self.typists).get_mut(&(user, conversation)) {
+        if let Some(typist) = lock(&self.typists).by_member.get_mut(&(user, conversation)) {
             typist.standing = true;
         }
     }
@@ -72,6 +94,7 @@ impl TypingGate {
     /// others must be told it ended.
     pub(crate) fn end(&self, user: UserId, conversation: ConversationId) -> bool {
         lock(&self.typists)
+            .by_member
             .get_mut(&(user, conversation))
             .is_some_and(stop)
     }
@@ -167,6 +190,22 @@ mod tests {
         }
         tokio::time::advance(TYPING_HOLDS).await;
         assert!(gate.admits(UserId(-1), ConversationId(1), true));
-        assert_eq!(lock(&gate.typists).len(), 1);
+        assert_eq!(lock(&gate.typists).by_member.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_of_fresh_entries_is_not_swept_at_every_new_one() {
+        let gate = TypingGate::default();
+        // Strangers' `true`s to made-up conversations: all fresh when the map fills up.
+        for conversation in 0..=SWEEP_ABOVE as i64 {
+            assert!(gate.admits(UserId(1), ConversationId(conversation), true));
+        }
+        let typists = lock(&gate.typists);
+        assert_eq!(typists.by_member.len(), SWEEP_ABOVE + 1);
+        assert_eq!(
+            typists.sweep_above,
+            2 * SWEEP_ABOVE,
+            "the next sweep waits for twice as many"
+        );
     }
 }

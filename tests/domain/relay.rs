@@ -41,6 +41,18 @@ async fn node(db: &TestDb, bus: &Arc<MemoryBus>, name: &str, shutdown: &Cancella
     chat
 }
 
+/// Nodes a and b over `db` and `bus`.
+async fn two_nodes(
+    db: &TestDb,
+    bus: &Arc<MemoryBus>,
+    shutdown: &CancellationToken,
+) -> (Chat, Chat) {
+    (
+        node(db, bus, "a", shutdown).await,
+        node(db, bus, "b", shutdown).await,
+    )
+}
+
 async fn user(chat: &Chat, name: &str) -> AuthUser {
     let issued = chat
         .auth()
@@ -91,10 +103,7 @@ async fn every_connection_ends_with_the_database_history(seed: u64) {
     let db = TestDb::new(Engine::Postgres).await;
     let bus = MemoryBus::new().with_faults(seed, 20, 10, 20);
     let shutdown = CancellationToken::new();
-    let (a, b) = (
-        node(&db, &bus, "a", &shutdown).await,
-        node(&db, &bus, "b", &shutdown).await,
-    );
+    let (a, b) = two_nodes(&db, &bus, &shutdown).await;
     let alice = user(&a, "alice").await;
     let bob = user(&a, "bob").await;
     // Bob hears of the new conversation on node b, through the relay or the position check.
@@ -157,10 +166,7 @@ async fn a_removal_on_one_node_reaches_the_other_in_order(seed: u64) {
     let db = TestDb::new(Engine::Postgres).await;
     let bus = MemoryBus::new().with_faults(seed, 20, 10, 20);
     let shutdown = CancellationToken::new();
-    let (a, b) = (
-        node(&db, &bus, "a", &shutdown).await,
-        node(&db, &bus, "b", &shutdown).await,
-    );
+    let (a, b) = two_nodes(&db, &bus, &shutdown).await;
     let alice = user(&a, "alice").await;
     let bob = user(&a, "bob").await;
     let carol = user(&a, "carol").await;
@@ -241,10 +247,7 @@ async fn a_lost_presence_change_is_repaired_by_the_next_roster() {
     let db = TestDb::new(Engine::Postgres).await;
     let bus = MemoryBus::new();
     let shutdown = CancellationToken::new();
-    let (a, b) = (
-        node(&db, &bus, "a", &shutdown).await,
-        node(&db, &bus, "b", &shutdown).await,
-    );
+    let (a, b) = two_nodes(&db, &bus, &shutdown).await;
     let alice = user(&a, "alice").await;
     let bob = user(&a, "bob").await;
     a.open_conversation(&alice, Target::Id(bob.id()))

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 
+use futures_util::FutureExt;
 use natter::protocol::{ClientCommand, ErrorView, FrameError, ServerEvent, ServerFrame};
 use natter::{ChatError, Connection, Ending};
 use tokio_util::sync::CancellationToken;
@@ -46,11 +47,24 @@ pub trait Transport: Send {
     /// The next thing the client sent. Cancel-safe: the driver selects on it beside the
     /// connection's outgoing frames.
     fn receive(&mut self) -> impl Future<Output = Inbound> + Send;
-    /// Delivers one frame; false when the client is gone or did not take it in time.
-    fn send(&mut self, frame: ServerFrame) -> impl Future<Output = bool> + Send;
+    /// Hands one frame to the transport, which may hold it until [`Transport::flush`]; false
+    /// when the client is gone or did not take it in time.
+    fn feed(&mut self, frame: ServerFrame) -> impl Future<Output = bool> + Send;
+    /// Delivers every frame fed so far; false when the client is gone or did not take them in
+    /// time.
+    fn flush(&mut self) -> impl Future<Output = bool> + Send;
+    /// Delivers one frame at once.
+    fn send(&mut self, frame: ServerFrame) -> impl Future<Output = bool> + Send {
+        async move { self.feed(frame).await && self.flush().await }
+    }
     /// Ends the socket for `why`.
     fn close(self, why: Close) -> impl Future<Output = ()> + Send;
 }
+
+/// At most this many frames that are ready at once go out in one write (one system call
+/// instead of one each: under load a connection is owed the acks of a batch of its sends and
+/// the messages of a batch of others' at the same moment).
+const FRAMES_PER_WRITE: usize = 64;
 
 /// What the socket loop does next.
 enum Next {
@@ -101,7 +115,7 @@ pub async fn drive<T: Transport>(
             Next::Read(Inbound::TooLarge) => break Close::TooLarge,
         };
         if let Some(frame) = outgoing
-            && !transport.send(frame).await
+            && !write(&mut transport, &mut connection, frame).await
         {
             break Close::Gone;
         }
@@ -113,4 +127,29 @@ pub async fn drive<T: Transport>(
     };
     transport.close(why).await;
     tracing::debug!(%user, ?why, "socket closed");
+}
+
+/// Writes `frame` and, in the same write, the frames the connection has ready behind it (up
+/// to [`FRAMES_PER_WRITE`]); false when the client is gone. A frame that is not ready yet
+/// (`next_frame` would wait) is not waited for: `next_frame` is cancel-safe.
+async fn write<T: Transport>(
+    transport: &mut T,
+    connection: &mut Connection,
+    frame: ServerFrame,
+) -> bool {
+    if !transport.feed(frame).await {
+        return false;
+    }
+    for _ in 1..FRAMES_PER_WRITE {
+        if connection.ending().is_some() {
+            break;
+        }
+        let Some(frame) = connection.next_frame().now_or_never() else {
+            break;
+        };
+        if !transport.feed(frame).await {
+            return false;
+        }
+    }
+    transport.flush().await
 }

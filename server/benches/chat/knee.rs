@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use natter::protocol::{ClientFrame, ConversationId, ServerEvent, ServerFrame};
 use natter::store::Engine;
@@ -32,7 +32,7 @@ const GRACE: Duration = Duration::from_secs(2);
 /// Steps stop here even if they keep passing.
 const MAX_RATE: f64 = 400_000.0;
 
-type Sink = SplitSink<Socket, Message>;
+pub type Sink = SplitSink<Socket, Message>;
 
 pub async fn table(plan: &Plan) -> anyhow::Result<Table> {
     let mut table = Table::new(
@@ -89,13 +89,14 @@ struct Step {
 }
 
 /// What the receivers saw: per step, the send → receipt latency of every message.
-type Arrivals = Arc<Mutex<HashMap<u32, Vec<Duration>>>>;
+pub type Arrivals = Arc<Mutex<HashMap<u32, Vec<Duration>>>>;
 
-struct Pair {
-    conv: ConversationId,
-    sink: Sink,
+/// One sender's half of a socket in a conversation.
+pub struct Pair {
+    pub conv: ConversationId,
+    pub sink: Sink,
     /// Sends so far on this pair (client ids stay unique across steps).
-    sent: usize,
+    pub sent: usize,
 }
 
 async fn knee(plan: &Plan, engine: Engine) -> anyhow::Result<Knee> {
@@ -107,11 +108,17 @@ async fn knee(plan: &Plan, engine: Engine) -> anyhow::Result<Knee> {
     let mut readers = Vec::new();
     for (conv, sender, receiver) in setup::pairs(&server, plan.pairs).await? {
         let (sink, answers) = sender.socket.split();
-        readers.push(tokio::spawn(count_refusals(answers, Arc::clone(&refused))));
+        readers.push(tokio::spawn(receive(
+            answers,
+            epoch,
+            Arc::clone(&arrivals),
+            Arc::clone(&refused),
+        )));
         readers.push(tokio::spawn(receive(
             receiver.socket,
             epoch,
             Arc::clone(&arrivals),
+            Arc::clone(&refused),
         )));
         pairs.push(Pair {
             conv,
@@ -133,7 +140,17 @@ async fn knee(plan: &Plan, engine: Engine) -> anyhow::Result<Knee> {
         let per_pair = rate / plan.pairs as f64;
         let tasks: Vec<_> = pairs
             .drain(..)
-            .map(|pair| tokio::spawn(send_for(pair, per_pair, plan.step, step_number, epoch)))
+            .map(|pair| {
+                let start = tokio::time::Instant::now();
+                tokio::spawn(send_for(
+                    pair,
+                    per_pair,
+                    start,
+                    plan.step,
+                    step_number,
+                    epoch,
+                ))
+            })
             .collect();
         let mut sent = 0;
         for task in tasks {
@@ -178,18 +195,19 @@ async fn knee(plan: &Plan, engine: Engine) -> anyhow::Result<Knee> {
     Ok(result)
 }
 
-/// Sends on one pair for `length` at `per_second`, on a clock: a late tick sends at once to
-/// catch up, so the offered rate holds whatever the server answers. Returns the pair and how
-/// many it sent.
-async fn send_for(
+/// Sends on one pair for `length` at `per_second` from `start`, on a clock: a late tick sends
+/// at once to catch up, so the offered rate holds whatever the server answers. Returns the pair
+/// and how many it sent.
+pub async fn send_for(
     mut pair: Pair,
     per_second: f64,
+    start: tokio::time::Instant,
     length: Duration,
     step: u32,
     epoch: Instant,
 ) -> anyhow::Result<(Pair, usize)> {
     let count = (per_second * length.as_secs_f64()).round().max(1.0) as usize;
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second));
+    let mut ticker = tokio::time::interval_at(start, Duration::from_secs_f64(1.0 / per_second));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     for _ in 0..count {
         ticker.tick().await;
@@ -212,25 +230,26 @@ async fn send_for(
     Ok((pair, count))
 }
 
-/// Reads a sender's answers, counting refusals (every send must be accepted).
-async fn count_refusals(
-    mut answers: SplitStream<Socket>,
+/// Reads a socket: the latency of each message the other member sent, by the step it was sent
+/// in, and every refusal (each send must be accepted).
+pub async fn receive<S>(
+    mut socket: S,
+    epoch: Instant,
+    arrivals: Arrivals,
     refused: Arc<AtomicU64>,
-) -> anyhow::Result<()> {
-    while let Some((_, frame)) = frame(&mut answers).await? {
-        if let ServerEvent::Error(error) = frame.event {
-            refused.fetch_add(1, Ordering::Relaxed);
-            eprintln!("  send refused: {error:?}");
-        }
-    }
-    Ok(())
-}
-
-/// Reads the other member's socket: each message's latency, by the step it was sent in.
-async fn receive(mut socket: Socket, epoch: Instant, arrivals: Arrivals) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
     while let Some((at, frame)) = frame(&mut socket).await? {
-        let ServerEvent::NewMessage { message } = frame.event else {
-            continue;
+        let message = match frame.event {
+            ServerEvent::NewMessage { message } => message,
+            ServerEvent::Error(error) => {
+                refused.fetch_add(1, Ordering::Relaxed);
+                eprintln!("  send refused: {error:?}");
+                continue;
+            }
+            _ => continue,
         };
         let mut words = message.message.split(' ');
         let step = words.next().and_then(|w| w.strip_prefix('s')?.parse().ok());

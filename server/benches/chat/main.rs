@@ -9,6 +9,8 @@
 //!   separate conversations, each keeping a window of sends in flight, on SQLite and PostgreSQL;
 //! - `knee`: the highest total rate user pairs can send at, open loop in growing steps, while
 //!   every message arrives and p99 send → receipt stays within 100 ms (the load test);
+//! - `pairs`: send → receipt at an everyday load, 500 pairs whose members each send one message
+//!   a second;
 //! - `connects`: authenticated `/ws` connects per second by a crowd of clients;
 //! - `memory`: the server's resident memory fresh, after a restart, and with 1,000 sockets
 //!   connected, then joined to a room; the difference per socket;
@@ -35,6 +37,7 @@ mod knee;
 mod latency;
 mod memory;
 mod options;
+mod pairs;
 mod report;
 mod rest;
 mod setup;
@@ -103,6 +106,7 @@ async fn run_once(options: &Options) -> anyhow::Result<Vec<Table>> {
             Section::Rest => rest::table(plan).await.context("rest")?,
             Section::Throughput => throughput::table(plan).await?,
             Section::Knee => knee::table(plan).await?,
+            Section::Pairs => pairs::table(plan).await?,
             Section::Connects => connects::table(plan).await?,
             Section::Memory => memory::table(plan).await.context("memory")?,
             Section::Fanout => fanout::table(plan).await?,

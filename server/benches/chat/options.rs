@@ -25,6 +25,10 @@ pub struct Plan {
     pub pairs: usize,
     pub knee_start: u32,
     pub step: Duration,
+    /// User pairs in the pairs section (each member sends one message a second), and how
+    /// long it is measured.
+    pub chatting: usize,
+    pub chat_length: Duration,
     /// Sockets opened in the connects section.
     pub connects: usize,
     /// Members (one socket each) of the fan-out section's group, and the messages measured.
@@ -45,6 +49,8 @@ const FULL: Plan = Plan {
     pairs: 100,
     knee_start: 400,
     step: Duration::from_secs(10),
+    chatting: 500,
+    chat_length: Duration::from_secs(30),
     connects: 5000,
     group: 1000,
     fanout_messages: 100,
@@ -63,6 +69,8 @@ const QUICK: Plan = Plan {
     pairs: 20,
     knee_start: 400,
     step: Duration::from_secs(2),
+    chatting: 100,
+    chat_length: Duration::from_secs(5),
     connects: 1000,
     group: 200,
     fanout_messages: 30,
@@ -74,17 +82,19 @@ pub enum Section {
     Rest,
     Throughput,
     Knee,
+    Pairs,
     Connects,
     Memory,
     Fanout,
 }
 
 impl Section {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Latency,
         Self::Rest,
         Self::Throughput,
         Self::Knee,
+        Self::Pairs,
         Self::Connects,
         Self::Memory,
         Self::Fanout,
@@ -100,6 +110,7 @@ impl Section {
             Self::Rest => "rest",
             Self::Throughput => "throughput",
             Self::Knee => "knee",
+            Self::Pairs => "pairs",
             Self::Connects => "connects",
             Self::Memory => "memory",
             Self::Fanout => "fanout",

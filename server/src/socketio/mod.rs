@@ -300,8 +300,13 @@ impl Transport for SioTransport {
         }
     }
 
-    async fn send(&mut self, frame: ServerFrame) -> bool {
+    /// Socket.IO queues each packet itself: a fed frame is emitted at once.
+    async fn feed(&mut self, frame: ServerFrame) -> bool {
         send(&self.socket, &mut self.acks, frame, self.write_timeout).await
+    }
+
+    async fn flush(&mut self) -> bool {
+        true
     }
 
     async fn close(self, why: Close) {

@@ -98,14 +98,10 @@ impl WsTransport {
         }
     }
 
-    /// Writes one message; a client that cannot take it within the write timeout (it stopped
-    /// reading) counts as gone: the server never queues for it, and it catches up with
-    /// `resume` when it reconnects.
+    /// Writes one message at once (see [`within`]).
     async fn write(&mut self, message: Message) -> bool {
-        matches!(
-            tokio::time::timeout(self.write_timeout, self.sink.send(message)).await,
-            Ok(Ok(()))
-        )
+        let timeout = self.write_timeout;
+        within(timeout, self.sink.send(message)).await
     }
 }
 
@@ -138,10 +134,15 @@ impl Transport for WsTransport {
         }
     }
 
-    fn send(&mut self, frame: ServerFrame) -> impl Future<Output = bool> + Send {
+    fn feed(&mut self, frame: ServerFrame) -> impl Future<Output = bool> + Send {
         // Encoded before the future is made, so that it holds the bytes, not the event: the
         // socket loop's future (what an idle socket costs) has room for the largest one.
-        self.write(Message::Text(frame.encode().into()))
+        let message = Message::Text(frame.encode().into());
+        within(self.write_timeout, self.sink.feed(message))
+    }
+
+    fn flush(&mut self) -> impl Future<Output = bool> + Send {
+        within(self.write_timeout, self.sink.flush())
     }
 
     async fn close(mut self, why: Close) {
@@ -160,6 +161,13 @@ impl Transport for WsTransport {
         };
         let _ = self.write(Message::Close(Some(frame))).await;
     }
+}
+
+/// Whether a write finished within the write timeout: a client that cannot take it in time
+/// (it stopped reading) counts as gone — the server never queues for it, and it catches up
+/// with `resume` when it reconnects.
+async fn within(timeout: Duration, write: impl Future<Output = Result<(), axum::Error>>) -> bool {
+    matches!(tokio::time::timeout(timeout, write).await, Ok(Ok(())))
 }
 
 /// Whether a read failed because the client sent more than the frame limit.

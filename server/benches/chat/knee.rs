@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use natter::protocol::{ClientFrame, ConversationId, ServerEvent, ServerFrame};
+use natter::protocol::{ClientFrame, ConversationId, ServerEvent, ServerFrame, UserId};
 use natter::store::Engine;
 use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Message;
@@ -106,20 +106,15 @@ async fn knee(plan: &Plan, engine: Engine) -> anyhow::Result<Knee> {
     let refused = Arc::new(AtomicU64::new(0));
     let mut pairs = Vec::new();
     let mut readers = Vec::new();
-    for (conv, sender, receiver) in setup::pairs(&server, plan.pairs).await? {
+    for (conv, members, sender, receiver) in setup::pairs(&server, plan.pairs).await? {
         let (sink, answers) = sender.socket.split();
-        readers.push(tokio::spawn(receive(
-            answers,
+        let heard = Heard {
             epoch,
-            Arc::clone(&arrivals),
-            Arc::clone(&refused),
-        )));
-        readers.push(tokio::spawn(receive(
-            receiver.socket,
-            epoch,
-            Arc::clone(&arrivals),
-            Arc::clone(&refused),
-        )));
+            arrivals: Arc::clone(&arrivals),
+            refused: Arc::clone(&refused),
+        };
+        readers.push(tokio::spawn(receive(answers, members[0], heard.clone())));
+        readers.push(tokio::spawn(receive(receiver.socket, members[1], heard)));
         pairs.push(Pair {
             conv,
             sink,
@@ -230,20 +225,31 @@ pub async fn send_for(
     Ok((pair, count))
 }
 
-/// Reads a socket: the latency of each message the other member sent, by the step it was sent
-/// in, and every refusal (each send must be accepted).
-pub async fn receive<S>(
-    mut socket: S,
-    epoch: Instant,
-    arrivals: Arrivals,
-    refused: Arc<AtomicU64>,
-) -> anyhow::Result<()>
+/// Where the sockets' readers put what they heard.
+#[derive(Clone)]
+pub struct Heard {
+    /// The clock the bodies' send times count from.
+    pub epoch: Instant,
+    pub arrivals: Arrivals,
+    /// Sends refused (each must be accepted).
+    pub refused: Arc<AtomicU64>,
+}
+
+/// Reads the socket of member `me`: the latency of each message the other member sent, by the
+/// step it was sent in (a send without a `ref` comes back to its own socket as `newMessage`
+/// too, and is not counted), and every refusal.
+pub async fn receive<S>(mut socket: S, me: UserId, heard: Heard) -> anyhow::Result<()>
 where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
+    let Heard {
+        epoch,
+        arrivals,
+        refused,
+    } = heard;
     while let Some((at, frame)) = frame(&mut socket).await? {
         let message = match frame.event {
-            ServerEvent::NewMessage { message } => message,
+            ServerEvent::NewMessage { message } if message.sender_id != me => message,
             ServerEvent::Error(error) => {
                 refused.fetch_add(1, Ordering::Relaxed);
                 eprintln!("  send refused: {error:?}");

@@ -12,7 +12,7 @@ use anyhow::{Context, ensure};
 use futures_util::StreamExt;
 use natter::store::Engine;
 
-use crate::knee::{self, Arrivals, Pair};
+use crate::knee::{self, Arrivals, Heard, Pair};
 use crate::options::Plan;
 use crate::report::Table;
 use crate::setup;
@@ -60,20 +60,20 @@ struct Chat {
 
 async fn chat(plan: &Plan, engine: Engine) -> anyhow::Result<Chat> {
     let server = setup::start(engine).await;
-    let epoch = Instant::now();
     let arrivals: Arrivals = Arc::default();
     let refused = Arc::new(AtomicU64::new(0));
     let mut senders = Vec::new();
     let mut readers = Vec::new();
-    for (conv, first, second) in setup::pairs(&server, plan.chatting).await? {
-        for member in [first, second] {
+    let epoch = Instant::now();
+    let heard = Heard {
+        epoch,
+        arrivals: Arc::clone(&arrivals),
+        refused: Arc::clone(&refused),
+    };
+    for (conv, members, first, second) in setup::pairs(&server, plan.chatting).await? {
+        for (me, member) in members.into_iter().zip([first, second]) {
             let (sink, stream) = member.socket.split();
-            readers.push(tokio::spawn(knee::receive(
-                stream,
-                epoch,
-                Arc::clone(&arrivals),
-                Arc::clone(&refused),
-            )));
+            readers.push(tokio::spawn(knee::receive(stream, me, heard.clone())));
             senders.push(Pair {
                 conv,
                 sink,

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, bail};
 use futures_util::{StreamExt, stream};
-use natter::protocol::{ClientFrame, ConversationId, ServerEvent};
+use natter::protocol::{ClientFrame, ConversationId, ServerEvent, UserId};
 use natter::store::Engine;
 
 use crate::support::api::Account;
@@ -49,7 +49,7 @@ pub async fn accounts(server: &ServerProcess, count: usize) -> Vec<Account> {
 pub async fn pairs(
     server: &ServerProcess,
     count: usize,
-) -> anyhow::Result<Vec<(ConversationId, WsClient, WsClient)>> {
+) -> anyhow::Result<Vec<(ConversationId, [UserId; 2], WsClient, WsClient)>> {
     let accounts = accounts(server, count * 2).await;
     let mut pairs = Vec::new();
     for pair in accounts.chunks(2) {
@@ -58,7 +58,7 @@ pub async fn pairs(
         let mut second = server.ws(&pair[1]).await;
         join(&mut first, conv).await?;
         join(&mut second, conv).await?;
-        pairs.push((conv, first, second));
+        pairs.push((conv, [pair[0].id, pair[1].id], first, second));
     }
     Ok(pairs)
 }

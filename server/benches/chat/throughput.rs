@@ -69,7 +69,7 @@ async fn throughput(plan: &Plan, engine: Engine) -> anyhow::Result<Saturation> {
     let stop = CancellationToken::new();
     let mut senders = Vec::new();
     let mut listeners = Vec::new();
-    for (conv, sender, mut listener) in pairs {
+    for (conv, _, sender, mut listener) in pairs {
         senders.push(tokio::spawn(saturate(
             sender,
             conv,

@@ -191,11 +191,7 @@ pub struct Config {
     pub vapid_contact: Option<String>,
 
     /// Test only: also push to http:// endpoints on loopback addresses
-    #[arg(
-        long,
-        env = "NATTER_WEB_PUSH_LOOPBACK_ENDPOINTS",
-        hide = true
-    )]
+    #[arg(long, env = "NATTER_WEB_PUSH_LOOPBACK_ENDPOINTS", hide = true)]
     pub web_push_loopback_endpoints: bool,
 
     /// Mark the session cookie Secure (set when natter is served over HTTPS)

@@ -135,7 +135,8 @@ impl Store {
         if conversations.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=conversations.len()).map(|n| format!("${n}")).collect();
+        let placeholders: Vec<String> =
+            (1..=conversations.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT m.conversation_id, s.user_id, s.endpoint, s.p256dh, s.auth, s.muted \
              FROM push_subscriptions s \

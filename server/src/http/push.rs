@@ -17,12 +17,10 @@ use crate::push::{MAX_PER_USER, WebPush};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/push/key", get(public_key))
-        .route(
-            "/api/push/subscription",
-            axum::routing::put(subscribe).delete(unsubscribe),
-        )
+    Router::new().route("/api/push/key", get(public_key)).route(
+        "/api/push/subscription",
+        axum::routing::put(subscribe).delete(unsubscribe),
+    )
 }
 
 /// The server's VAPID public key.
@@ -35,7 +33,10 @@ pub struct PushKey {
 }
 
 fn enabled(state: &AppState) -> Result<&WebPush, ApiError> {
-    state.push.as_ref().ok_or(ApiError::Chat(ChatError::PushDisabled))
+    state
+        .push
+        .as_ref()
+        .ok_or(ApiError::Chat(ChatError::PushDisabled))
 }
 
 /// `GET /api/push/key`: the key browsers subscribe with; 404 `notFound` when push is off.

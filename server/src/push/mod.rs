@@ -203,6 +203,9 @@ mod tests {
         let cut = preview(&long);
         assert_eq!(cut.chars().count(), PREVIEW_CHARS + 1);
         assert!(cut.ends_with('…'));
-        assert_eq!(preview(&"x".repeat(PREVIEW_CHARS)), "x".repeat(PREVIEW_CHARS));
+        assert_eq!(
+            preview(&"x".repeat(PREVIEW_CHARS)),
+            "x".repeat(PREVIEW_CHARS)
+        );
     }
 }

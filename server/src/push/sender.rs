@@ -55,8 +55,12 @@ pub(super) async fn deliver(
         };
         let chosen = pushes(&chat, &targets, &batch);
         let stats = push.stats();
-        stats.considered.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        stats.posted.fetch_add(chosen.len() as u64, Ordering::Relaxed);
+        stats
+            .considered
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats
+            .posted
+            .fetch_add(chosen.len() as u64, Ordering::Relaxed);
         for (target, notice) in chosen {
             let permit = tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -107,7 +111,13 @@ fn pushes<'a>(
 }
 
 /// Encrypts `body` to `target` and posts it; forgets the subscription if it is gone.
-async fn post(chat: &Chat, push: &WebPush, client: &reqwest::Client, target: &PushTarget, body: Vec<u8>) {
+async fn post(
+    chat: &Chat,
+    push: &WebPush,
+    client: &reqwest::Client,
+    target: &PushTarget,
+    body: Vec<u8>,
+) {
     let stats = push.stats();
     let request = match request(push, target, body) {
         Ok(request) => request,
@@ -142,11 +152,7 @@ async fn post(chat: &Chat, push: &WebPush, client: &reqwest::Client, target: &Pu
 
 /// The POST: the payload encrypted (aes128gcm) with `TTL`, plus the VAPID `Authorization`
 /// and `Urgency: high` (a chat message, not a newsletter: RFC 8030 §5.3).
-fn request(
-    push: &WebPush,
-    target: &PushTarget,
-    body: Vec<u8>,
-) -> anyhow::Result<reqwest::Request> {
+fn request(push: &WebPush, target: &PushTarget, body: Vec<u8>) -> anyhow::Result<reqwest::Request> {
     let endpoint = push.endpoints().check(&target.endpoint)?;
     let ua_public = PublicKey::from_sec1_bytes(&decode("keys.p256dh", &target.p256dh, 65)?)?;
     let auth = decode("keys.auth", &target.auth, 16)?;

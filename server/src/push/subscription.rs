@@ -95,9 +95,8 @@ impl SubscriptionRequest {
     pub fn check(self, policy: EndpointPolicy) -> Result<NewPushSubscription, ChatError> {
         policy.check(&self.endpoint)?;
         let p256dh = decode("keys.p256dh", &self.keys.p256dh, 65)?;
-        PublicKey::from_sec1_bytes(&p256dh).map_err(|_| {
-            ChatError::InvalidPayload("keys.p256dh: not a P-256 public key".into())
-        })?;
+        PublicKey::from_sec1_bytes(&p256dh)
+            .map_err(|_| ChatError::InvalidPayload("keys.p256dh: not a P-256 public key".into()))?;
         decode("keys.auth", &self.keys.auth, 16)?;
         if self.muted.len() > MAX_MUTED {
             return Err(ChatError::InvalidPayload(format!(
@@ -132,7 +131,10 @@ pub fn decode(field: &str, value: &str, len: usize) -> Result<Vec<u8>, ChatError
     let bytes = Base64UrlUnpadded::decode_vec(value.trim_end_matches('='))
         .map_err(|_| refuse("not base64url".into()))?;
     if bytes.len() != len {
-        return Err(refuse(format!("{len} bytes expected, {} given", bytes.len())));
+        return Err(refuse(format!(
+            "{len} bytes expected, {} given",
+            bytes.len()
+        )));
     }
     Ok(bytes)
 }
@@ -149,7 +151,11 @@ mod tests {
     fn endpoints_are_https_to_a_host_name_unless_loopback_is_allowed() {
         let strict = EndpointPolicy { loopback: false };
         let tests = EndpointPolicy { loopback: true };
-        assert!(strict.check("https://fcm.googleapis.com/fcm/send/abc").is_ok());
+        assert!(
+            strict
+                .check("https://fcm.googleapis.com/fcm/send/abc")
+                .is_ok()
+        );
         assert!(message(strict.check("http://push.example.com/x")).contains("https://"));
         assert!(message(strict.check("https://10.0.0.1/x")).contains("not an address"));
         assert!(message(strict.check("https://[::1]/x")).contains("not an address"));
@@ -157,7 +163,10 @@ mod tests {
         assert!(message(strict.check("http://127.0.0.1:9/x")).contains("https://"));
         assert!(message(strict.check("https://u:p@push.example.com/")).contains("credentials"));
         assert!(message(strict.check("push")).contains("not a URL"));
-        let long = format!("https://push.example.com/{}", "a".repeat(MAX_ENDPOINT_BYTES));
+        let long = format!(
+            "https://push.example.com/{}",
+            "a".repeat(MAX_ENDPOINT_BYTES)
+        );
         assert!(message(strict.check(&long)).contains("at most"));
         assert!(tests.check("http://127.0.0.1:9/x").is_ok());
         assert!(tests.check("http://localhost:9/x").is_ok());
@@ -168,7 +177,10 @@ mod tests {
     #[test]
     fn keys_must_decode_to_their_sizes() {
         assert_eq!(decode("k", "AAAAAAAAAAAAAAAAAAAAAA", 16).unwrap().len(), 16);
-        assert_eq!(decode("k", "AAAAAAAAAAAAAAAAAAAAAA==", 16).unwrap().len(), 16);
+        assert_eq!(
+            decode("k", "AAAAAAAAAAAAAAAAAAAAAA==", 16).unwrap().len(),
+            16
+        );
         let short = decode("k", "AAAA", 16).unwrap_err().to_string();
         assert!(short.contains("16 bytes expected, 3 given"), "{short}");
         let bad = decode("k", "!!!!", 16).unwrap_err().to_string();

@@ -5,7 +5,9 @@
 use anyhow::Context;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use natter::Store;
-use web_push_native::jwt_simple::algorithms::{ECDSAP256KeyPairLike, ES256KeyPair};
+use web_push_native::jwt_simple::algorithms::{
+    ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair,
+};
 use web_push_native::jwt_simple::claims::Claims;
 
 /// The row of `server_keys` that holds the private key (the 32-byte scalar, base64url).
@@ -40,8 +42,9 @@ impl Vapid {
         if kept == candidate {
             tracing::info!("generated the Web Push (VAPID) key and kept it in the database");
         }
-        let public_key =
-            Base64UrlUnpadded::encode_string(&key.public_key().public_key().to_bytes_uncompressed());
+        let public_key = Base64UrlUnpadded::encode_string(
+            &key.public_key().public_key().to_bytes_uncompressed(),
+        );
         Ok(Self {
             key,
             public_key,

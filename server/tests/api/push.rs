@@ -3,8 +3,8 @@
 //! encrypted per RFC 8291 to a key pair and auth secret the test made (decrypted here).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use web_push_native::jwt_simple::algorithms::{
-    ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair, ES256PublicKey,
+    ECDSAP256PublicKeyLike, ES256KeyPair, ES256PublicKey,
 };
 use web_push_native::jwt_simple::claims::NoCustomClaims;
 use web_push_native::jwt_simple::common::VerificationOptions;
@@ -86,7 +86,10 @@ impl PushService {
     }
 
     fn answer(&self, name: &str, status: u16) {
-        self.statuses.lock().unwrap().insert(name.to_owned(), status);
+        self.statuses
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), status);
     }
 
     async fn next(&mut self) -> Received {
@@ -142,14 +145,24 @@ async fn spawn_with_push(engine: Engine) -> TestApp {
 }
 
 async fn subscribe(app: &TestApp, account: &Account, body: Value) -> (u16, Value) {
-    app.call(Method::PUT, "/api/push/subscription", Some(account), Some(body))
-        .await
+    app.call(
+        Method::PUT,
+        "/api/push/subscription",
+        Some(account),
+        Some(body),
+    )
+    .await
 }
 
 async fn post(app: &TestApp, from: &Account, conversation: i64, text: &str) {
     let path = format!("/api/conversations/{conversation}/messages");
     let (status, body) = app
-        .call(Method::POST, &path, Some(from), Some(json!({"message": text})))
+        .call(
+            Method::POST,
+            &path,
+            Some(from),
+            Some(json!({"message": text})),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
 }
@@ -163,7 +176,8 @@ fn stats(app: &TestApp) -> &server::push::Stats {
 async fn settled(app: &TestApp, messages: u64) {
     until(WAIT, || async {
         let stats = stats(app);
-        let ended = stats.sent.load(Relaxed) + stats.failed.load(Relaxed) + stats.gone.load(Relaxed);
+        let ended =
+            stats.sent.load(Relaxed) + stats.failed.load(Relaxed) + stats.gone.load(Relaxed);
         stats.considered.load(Relaxed) >= messages && ended == stats.posted.load(Relaxed)
     })
     .await;
@@ -225,7 +239,12 @@ async fn a_push_reaches_an_offline_member_signed_and_encrypted(engine: Engine) {
     );
     // The sender's own subscription is not pushed to.
     let alice_browser = Browser::new();
-    let (status, _) = subscribe(&app, &alice, alice_browser.subscription(&service.endpoint("alice"))).await;
+    let (status, _) = subscribe(
+        &app,
+        &alice,
+        alice_browser.subscription(&service.endpoint("alice")),
+    )
+    .await;
     assert_eq!(status, 204);
     post(&app, &alice, conversation, "second").await;
     let push = service.next().await;
@@ -272,7 +291,10 @@ async fn no_push_while_connected_or_muted_and_a_gone_subscription_is_forgotten(e
     service.answer("bob", 410);
     post(&app, &alice, conversation, "after unsubscribing").await;
     assert_eq!(service.next().await.name, "bob");
-    until(WAIT, || async { endpoints_of(&app, bob.id).await.is_empty() }).await;
+    until(WAIT, || async {
+        endpoints_of(&app, bob.id).await.is_empty()
+    })
+    .await;
 }
 
 async fn subscriptions_are_checked_bounded_and_end_with_the_session(engine: Engine) {
@@ -282,9 +304,17 @@ async fn subscriptions_are_checked_bounded_and_end_with_the_session(engine: Engi
     let good = browser.subscription("https://push.example.com/send/abc");
 
     let (status, body) = app
-        .call(Method::PUT, "/api/push/subscription", None, Some(good.clone()))
+        .call(
+            Method::PUT,
+            "/api/push/subscription",
+            None,
+            Some(good.clone()),
+        )
         .await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("unauthenticated")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
 
     let refused = |change: &dyn Fn(&mut Value), why: &'static str| {
         let mut body = good.clone();
@@ -298,39 +328,83 @@ async fn subscriptions_are_checked_bounded_and_end_with_the_session(engine: Engi
             assert!(message.contains(why), "{why} not in {message:?}");
         }
     };
-    refused(&|b| b["endpoint"] = json!("http://push.example.com/x"), "must be an https:// URL").await;
-    refused(&|b| b["endpoint"] = json!("https://10.1.2.3/x"), "not an address").await;
-    refused(&|b| b["endpoint"] = json!("not a url"), "endpoint: not a URL").await;
+    refused(
+        &|b| b["endpoint"] = json!("http://push.example.com/x"),
+        "must be an https:// URL",
+    )
+    .await;
+    refused(
+        &|b| b["endpoint"] = json!("https://10.1.2.3/x"),
+        "not an address",
+    )
+    .await;
+    refused(
+        &|b| b["endpoint"] = json!("not a url"),
+        "endpoint: not a URL",
+    )
+    .await;
     refused(
         &|b| b["endpoint"] = json!(format!("https://push.example.com/{}", "a".repeat(2000))),
         "at most 1024 bytes",
     )
     .await;
-    refused(&|b| b["keys"]["p256dh"] = json!("AAAA"), "keys.p256dh: 65 bytes expected").await;
+    refused(
+        &|b| b["keys"]["p256dh"] = json!("AAAA"),
+        "keys.p256dh: 65 bytes expected",
+    )
+    .await;
     refused(
         &|b| b["keys"]["p256dh"] = json!(Base64UrlUnpadded::encode_string(&[4; 65])),
         "keys.p256dh: not a P-256 public key",
     )
     .await;
-    refused(&|b| b["keys"]["auth"] = json!("%%%"), "keys.auth: not base64url").await;
-    refused(&|b| drop(b.as_object_mut().unwrap().remove("keys")), "missing field `keys`").await;
+    refused(
+        &|b| b["keys"]["auth"] = json!("%%%"),
+        "keys.auth: not base64url",
+    )
+    .await;
+    refused(
+        &|b| drop(b.as_object_mut().unwrap().remove("keys")),
+        "missing field `keys`",
+    )
+    .await;
     refused(&|b| b["userId"] = json!(1), "unknown field `userId`").await;
-    refused(&|b| b["muted"] = json!([0]), "muted: 0 is not a conversation id").await;
-    refused(&|b| b["muted"] = json!(vec![1; 1001]), "muted: at most 1000").await;
+    refused(
+        &|b| b["muted"] = json!([0]),
+        "muted: 0 is not a conversation id",
+    )
+    .await;
+    refused(
+        &|b| b["muted"] = json!(vec![1; 1001]),
+        "muted: at most 1000",
+    )
+    .await;
     assert!(endpoints_of(&app, bob.id).await.is_empty());
 
     // Per user, the 10 most recent are kept.
     for n in 0..12 {
         let endpoint = format!("https://push.example.com/send/{n}");
-        assert_eq!(subscribe(&app, &bob, browser.subscription(&endpoint)).await.0, 204);
+        assert_eq!(
+            subscribe(&app, &bob, browser.subscription(&endpoint))
+                .await
+                .0,
+            204
+        );
     }
     let kept = endpoints_of(&app, bob.id).await;
-    let newest: Vec<String> = (2..12).rev().map(|n| format!("https://push.example.com/send/{n}")).collect();
+    let newest: Vec<String> = (2..12)
+        .rev()
+        .map(|n| format!("https://push.example.com/send/{n}"))
+        .collect();
     assert_eq!(kept, newest);
 
     let (status, _) = app
-        .call(Method::DELETE, "/api/push/subscription", Some(&bob),
-              Some(json!({"endpoint": "https://push.example.com/send/11"})))
+        .call(
+            Method::DELETE,
+            "/api/push/subscription",
+            Some(&bob),
+            Some(json!({"endpoint": "https://push.example.com/send/11"})),
+        )
         .await;
     assert_eq!(status, 204);
     assert_eq!(endpoints_of(&app, bob.id).await.len(), 9);
@@ -344,7 +418,13 @@ async fn with_push_off_the_routes_say_so(engine: Engine) {
     let bob = app.register("bob").await;
     let (status, body) = app.call(Method::GET, "/api/push/key", None, None).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("notFound")));
-    assert!(body["message"].as_str().unwrap().contains("Web Push is off"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Web Push is off"),
+        "{body}"
+    );
     let subscription = Browser::new().subscription("https://push.example.com/send/1");
     let (status, body) = subscribe(&app, &bob, subscription).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("notFound")));

@@ -201,7 +201,7 @@ async fn a_push_reaches_an_offline_member_signed_and_encrypted(engine: Engine) {
     let endpoint = service.endpoint("bob");
     let (status, body) = subscribe(&app, &bob, browser.subscription(&endpoint)).await;
     assert_eq!(status, 204, "{body}");
-    assert_eq!(endpoints_of(&app, bob.id).await, [endpoint.clone()]);
+    assert_eq!(endpoints_of(&app, bob.id).await, [endpoint]);
 
     post(&app, &alice, conversation, "hello  bob,\nsee you at 5").await;
     let push = service.next().await;

@@ -140,7 +140,8 @@ self.addEventListener("notificationclick", (event) => {
         return;
       }
       const focused = await tab.focus();
-      if (new URL(focused.url).pathname !== path) await focused.navigate(path);
+      // `navigate` works on tabs this worker controls; another stays where it is, focused.
+      if (new URL(focused.url).pathname !== path) await focused.navigate(path).catch(() => {});
     })(),
   );
 });

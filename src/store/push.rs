@@ -2,6 +2,7 @@
 //! browsers' push subscriptions. What a subscription must look like is checked before it gets
 //! here (`server/src/push/subscription.rs`); this module only stores it.
 
+use super::events::placeholders;
 use super::{Store, with_pool};
 use crate::clock::system_now;
 use crate::error::ChatError;
@@ -135,14 +136,12 @@ impl Store {
         if conversations.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> =
-            (1..=conversations.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT m.conversation_id, s.user_id, s.endpoint, s.p256dh, s.auth, s.muted \
              FROM push_subscriptions s \
              JOIN conversation_members m ON m.user_id = s.user_id \
              WHERE m.conversation_id IN ({})",
-            placeholders.join(", ")
+            placeholders(conversations.len())
         );
         let rows: Vec<(i64, i64, String, String, String, String)> = with_pool!(self, pool => {
             let mut query = sqlx::query_as(&sql);

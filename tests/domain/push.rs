@@ -1,17 +1,24 @@
 //! Web Push storage: the server's kept key, and who a message may be pushed to.
 
+use natter::AuthUser;
 use natter::protocol::ConversationId;
 use natter::store::{Engine, NewPushSubscription};
 
 use crate::support::Fixture;
 
-fn subscription(endpoint: &str, muted: Vec<ConversationId>) -> NewPushSubscription {
-    NewPushSubscription {
+/// Stores a subscription at `endpoint` for `user`'s sign-in.
+async fn subscribe(f: &Fixture, user: &AuthUser, endpoint: &str, muted: Vec<ConversationId>) {
+    let subscription = NewPushSubscription {
         endpoint: endpoint.into(),
         p256dh: "p".into(),
         auth: "a".into(),
         muted,
-    }
+    };
+    f.chat
+        .store()
+        .save_push_subscription(user.id(), &user.session_id, &subscription, 10)
+        .await
+        .unwrap();
 }
 
 /// Nodes starting at once each offer a key of their own; all of them end with the same one.
@@ -39,39 +46,15 @@ async fn push_targets_are_the_members_and_a_sign_out_ends_them(engine: Engine) {
     let carol = f.user("carol").await;
     let store = f.chat.store();
     let muted = vec![ConversationId(conversation.0 + 1)];
-    store
-        .save_push_subscription(
-            bob.id(),
-            &bob.session_id,
-            &subscription("https://p/b", muted.clone()),
-            10,
-        )
-        .await
-        .unwrap();
-    store
-        .save_push_subscription(
-            carol.id(),
-            &carol.session_id,
-            &subscription("https://p/c", vec![]),
-            10,
-        )
-        .await
-        .unwrap();
+    subscribe(&f, &bob, "https://p/b", muted.clone()).await;
+    subscribe(&f, &carol, "https://p/c", vec![]).await;
     let targets = store.push_targets(&[conversation]).await.unwrap();
     assert_eq!(targets.len(), 1, "only members: {targets:?}");
     assert_eq!((targets[0].0, targets[0].1.user), (conversation, bob.id()));
     assert_eq!(targets[0].1.muted, muted);
 
     // The endpoint moves to whoever subscribed with it last.
-    store
-        .save_push_subscription(
-            alice.id(),
-            &alice.session_id,
-            &subscription("https://p/b", vec![]),
-            10,
-        )
-        .await
-        .unwrap();
+    subscribe(&f, &alice, "https://p/b", vec![]).await;
     let targets = store.push_targets(&[conversation]).await.unwrap();
     assert_eq!(targets.len(), 1);
     assert_eq!(targets[0].1.user, alice.id());

@@ -108,13 +108,27 @@ impl Payload {
     }
 }
 
-/// The first [`PREVIEW_CHARS`] characters of `text` on one line, with `…` if cut.
+/// The first [`PREVIEW_CHARS`] characters of `text` on one line, with `…` if cut. Reads no
+/// further than it keeps: it runs on the writer's task (`WebPush::offer`).
 fn preview(text: &str) -> String {
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line,
+    let mut line = String::new();
+    let mut kept = 0;
+    for word in text.split_whitespace() {
+        if kept > 0 {
+            line.push(' ');
+            kept += 1;
+        }
+        for c in word.chars() {
+            if kept >= PREVIEW_CHARS {
+                line.truncate(line.trim_end().len());
+                line.push('…');
+                return line;
+            }
+            line.push(c);
+            kept += 1;
+        }
     }
+    line
 }
 
 /// The delivery task, to be spawned when serving starts.

@@ -13,11 +13,11 @@ use std::sync::atomic::Ordering;
 use natter::Chat;
 use natter::protocol::ConversationId;
 use natter::store::PushTarget;
+use p256::PublicKey;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use web_push_native::WebPushBuilder;
-use web_push_native::p256::PublicKey;
 
 use super::subscription::decode;
 use super::{CONCURRENCY, Notice, TTL, WebPush};

@@ -13,8 +13,8 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use natter::ChatError;
 use natter::protocol::ConversationId;
 use natter::store::NewPushSubscription;
+use p256::PublicKey;
 use serde::Deserialize;
-use web_push_native::p256::PublicKey;
 
 /// Longest endpoint URL taken, in bytes (the push services' are 150 to 500).
 pub const MAX_ENDPOINT_BYTES: usize = 1024;

@@ -2,7 +2,7 @@
 //! runs on loopback — signed with the server's VAPID key (checked against `/api/push/key`),
 //! encrypted per RFC 8291 to a key pair and auth secret the test made (decrypted here).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,18 +10,15 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use base64ct::{Base64UrlUnpadded, Encoding};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use natter::protocol::UserId;
 use natter::store::Engine;
+use p256::SecretKey;
+use p256::elliptic_curve::sec1::ToEncodedPoint;
+use rand_core::{OsRng, RngCore};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use web_push_native::jwt_simple::algorithms::{
-    ECDSAP256PublicKeyLike, ES256KeyPair, ES256PublicKey,
-};
-use web_push_native::jwt_simple::claims::NoCustomClaims;
-use web_push_native::jwt_simple::common::VerificationOptions;
-use web_push_native::p256::SecretKey;
-use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
 
 use crate::support::api::Account;
 use crate::support::app::TestApp;
@@ -108,9 +105,9 @@ struct Browser {
 
 impl Browser {
     fn new() -> Self {
-        let secret = SecretKey::from_slice(&ES256KeyPair::generate().to_bytes()).unwrap();
+        let secret = SecretKey::random(&mut OsRng);
         let mut auth = [0; 16];
-        auth.copy_from_slice(&ES256KeyPair::generate().to_bytes()[..16]);
+        OsRng.fill_bytes(&mut auth);
         Self { secret, auth }
     }
 
@@ -219,17 +216,36 @@ async fn a_push_reaches_an_offline_member_signed_and_encrypted(engine: Engine) {
         .map(|field| field.split_once('=').unwrap())
         .collect();
     assert_eq!(fields["k"], public_key);
-    let verifier =
-        ES256PublicKey::from_bytes(&Base64UrlUnpadded::decode_vec(&public_key).unwrap()).unwrap();
-    let options = VerificationOptions {
-        allowed_audiences: Some(HashSet::from([service.origin.clone()])),
-        ..VerificationOptions::default()
-    };
-    let claims = verifier
-        .verify_token::<NoCustomClaims>(fields["t"], Some(options))
-        .expect("the token verifies for the endpoint's origin");
-    assert_eq!(claims.subject.as_deref(), Some(CONTACT));
-    assert!(claims.expires_at.is_some());
+    let point = Base64UrlUnpadded::decode_vec(&public_key).unwrap();
+    assert_eq!(
+        (point.len(), point[0]),
+        (65, 4),
+        "an uncompressed P-256 point"
+    );
+    let (x, y) = point[1..].split_at(32);
+    let verifier = DecodingKey::from_ec_components(
+        &Base64UrlUnpadded::encode_string(x),
+        &Base64UrlUnpadded::encode_string(y),
+    )
+    .unwrap();
+    let header = jsonwebtoken::decode_header(fields["t"]).unwrap();
+    assert_eq!(
+        (header.typ.as_deref(), header.alg),
+        (Some("JWT"), Algorithm::ES256)
+    );
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[&service.origin]);
+    validation.set_required_spec_claims(&["aud", "exp", "sub"]);
+    validation.sub = Some(CONTACT.into());
+    let claims = jsonwebtoken::decode::<Value>(fields["t"], &verifier, &validation)
+        .expect("the token verifies for the endpoint's origin")
+        .claims;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let exp = claims["exp"].as_u64().unwrap();
+    assert!(exp > now && exp <= now + 24 * 3600, "exp {exp}, now {now}");
 
     let payload = browser.decrypt(&push.body);
     assert_eq!(

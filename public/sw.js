@@ -11,6 +11,12 @@
 // - API (/api), server functions (/_sf), sockets (/ws, /socket.io), health checks, even when
 //   opened as a page, any method but GET, anything else: not touched, always the network.
 // Signing out (POST /_sf/sign_out) forgets the cached pages: they show the person's chats.
+//
+// Web Push (when the server has it on; sw-register.js subscribes): a push is a message that
+// arrived while no natter tab of the person's was connected. It is shown as the page shows
+// its own (sender, preview, one notification per conversation: same tag), unless a natter tab
+// is visible after all (that page shows it). A click focuses a natter tab on the conversation,
+// or opens one.
 "use strict";
 
 const params = new URL(self.location.href).searchParams;
@@ -97,3 +103,45 @@ async function forgetPages() {
     if (!ASSETS.has(path) && !SHELL.has(path)) await cache.delete(request);
   }
 }
+
+self.addEventListener("push", (event) => {
+  let message;
+  try {
+    message = event.data && event.data.json();
+  } catch (notJson) {
+    return;
+  }
+  if (!message || !message.conversationId) return;
+  event.waitUntil(
+    (async () => {
+      const tabs = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      if (tabs.some((tab) => tab.visibilityState === "visible")) return;
+      await self.registration.showNotification(String(message.sender || "natter"), {
+        body: String(message.preview || ""),
+        tag: `natter-conversation-${message.conversationId}`,
+        renotify: true,
+        icon: "/icon-192.png",
+        data: { conversationId: message.conversationId },
+      });
+    })(),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const id = Number(event.notification.data && event.notification.data.conversationId);
+  const path = Number.isSafeInteger(id) && id > 0 ? `/c/${id}` : "/";
+  event.waitUntil(
+    (async () => {
+      const tabs = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      const tab = tabs.find((t) => new URL(t.url).origin === self.location.origin);
+      if (!tab) {
+        await self.clients.openWindow(path);
+        return;
+      }
+      const focused = await tab.focus();
+      // `navigate` works on tabs this worker controls; another stays where it is, focused.
+      if (new URL(focused.url).pathname !== path) await focused.navigate(path).catch(() => {});
+    })(),
+  );
+});

@@ -156,7 +156,14 @@ pub(crate) struct Inner {
     pub(crate) relay: std::sync::OnceLock<Relay>,
     /// Where every limit is counted for all nodes, when there are several.
     shared: SharedSlot,
+    /// Told of every timeline entry this node commits (Web Push, when the server turns it on).
+    observer: std::sync::OnceLock<MessageObserver>,
 }
+
+/// Told of each timeline entry as this node commits it (once per entry, on the node that
+/// stored it; never for a retry), before its fan-out. Runs on the writer's task: it must hand
+/// the entry on and return, never wait.
+pub type MessageObserver = Arc<dyn Fn(&MessageView) + Send + Sync>;
 
 /// Topics a position check reads from the database in one query.
 const REPAIR_BATCH: usize = 500;
@@ -212,6 +219,7 @@ impl Chat {
                 writer: std::sync::OnceLock::new(),
                 relay: std::sync::OnceLock::new(),
                 shared,
+                observer: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -294,6 +302,21 @@ impl Chat {
     /// The relay to the other nodes, if this node has one.
     pub fn relay(&self) -> Option<&Relay> {
         self.inner.relay.get()
+    }
+
+    /// Tells `observer` of every timeline entry this node commits from now on. One observer per
+    /// chat; a second is refused.
+    pub fn observe_messages(&self, observer: MessageObserver) -> Result<(), ChatError> {
+        self.inner.observer.set(observer).map_err(|_| {
+            ChatError::internal("observing messages", "a message observer is already set")
+        })
+    }
+
+    /// Whether `user` holds a live connection (WebSocket or Socket.IO) on any node now: this
+    /// node's count, and the lists the other nodes relay. Unlike the presence others are
+    /// shown, no grace period after the last one closes.
+    pub fn is_connected(&self, user: UserId) -> bool {
+        self.inner.presence.is_connected(user)
     }
 
     /// Fans out, on this node only, an event committed elsewhere (the relay's subscriber).
@@ -781,9 +804,13 @@ impl Inner {
 
     /// Fans a newly stored message out to its room.
     pub(crate) fn publish_message(&self, message: &Message) {
+        let view = MessageView::from(message);
+        if let Some(observer) = self.observer.get() {
+            observer(&view);
+        }
         self.publish(
             Topic::Room(message.conversation),
-            HubEvent::Message(Fanned::new(MessageView::from(message))),
+            HubEvent::Message(Fanned::new(view)),
         );
     }
 }

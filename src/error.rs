@@ -87,6 +87,8 @@ pub enum ChatError {
     PayloadTooLarge { max_bytes: usize },
     #[error("no such API route")]
     RouteNotFound,
+    #[error("Web Push is off on this server (its operator turns it on with --web-push)")]
+    PushDisabled,
     #[error("this route does not take that method")]
     MethodNotAllowed,
     #[error("the request took too long")]
@@ -144,7 +146,7 @@ impl ChatError {
             Self::ServerBusy { .. } => ErrorCode::ServerBusy,
             Self::ForeignOrigin => ErrorCode::ForeignOrigin,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
-            Self::RouteNotFound => ErrorCode::NotFound,
+            Self::RouteNotFound | Self::PushDisabled => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::RequestTimeout => ErrorCode::RequestTimeout,
             Self::StorageUnavailable => ErrorCode::StorageUnavailable,

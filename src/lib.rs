@@ -37,7 +37,7 @@ pub mod user;
 mod writer;
 
 #[cfg(feature = "server")]
-pub use chat::{Chat, ChatConfig, NewGroup, Opening, Target};
+pub use chat::{Chat, ChatConfig, MessageObserver, NewGroup, Opening, Target};
 #[cfg(feature = "server")]
 pub use connection::{Connection, Ending};
 #[cfg(feature = "server")]

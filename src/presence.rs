@@ -161,6 +161,18 @@ impl Presence {
         lock(&self.state).announced.contains(&user)
     }
 
+    /// Whether `user` holds a connection on this node or, as the other nodes last said, on
+    /// one of theirs.
+    pub(crate) fn is_connected(&self, user: UserId) -> bool {
+        if lock(&self.seats.shared.state).held.contains_key(&user) {
+            return true;
+        }
+        lock(&self.state)
+            .nodes
+            .values()
+            .any(|node| node.online.contains(&user))
+    }
+
     /// Another node's change: these users opened their first, or closed their last,
     /// connection there.
     pub(crate) fn remote_change(&self, node: &str, online: &[UserId], offline: &[UserId]) {

@@ -179,6 +179,21 @@ pub struct Config {
     #[arg(long, env = "NATTER_DRAIN_SECS", default_value_t = 0)]
     pub drain_secs: u64,
 
+    /// Web Push: browsers that turn it on are notified of messages while no natter tab of
+    /// theirs is open, through their push service. The server makes its own VAPID key once and
+    /// keeps it in the database (no third-party account). Needs --vapid-contact
+    #[arg(long, env = "NATTER_WEB_PUSH", requires = "vapid_contact")]
+    pub web_push: bool,
+
+    /// Where push services can reach the operator about this server's pushes: mailto:… or
+    /// https://… (sent, signed, with every push)
+    #[arg(long, env = "NATTER_VAPID_CONTACT")]
+    pub vapid_contact: Option<String>,
+
+    /// Test only: also push to http:// endpoints on loopback addresses
+    #[arg(long, env = "NATTER_WEB_PUSH_LOOPBACK_ENDPOINTS", hide = true)]
+    pub web_push_loopback_endpoints: bool,
+
     /// Mark the session cookie Secure (set when natter is served over HTTPS)
     #[arg(long, env = "NATTER_SECURE_COOKIES")]
     pub secure_cookies: bool,

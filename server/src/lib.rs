@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod guard;
 pub mod http;
 pub mod listener;
+pub mod push;
 pub mod socket;
 pub mod socketio;
 pub mod state;
@@ -53,6 +54,8 @@ pub struct Application {
     drain: Duration,
     /// The relay's tasks, spawned when serving starts.
     relay: Option<natter::relay::RelayTasks>,
+    /// Web Push's delivery task, spawned when serving starts.
+    push: Option<push::Delivery>,
 }
 
 impl Application {
@@ -94,6 +97,20 @@ impl Application {
                 Some(chat.attach_relay(link, relay, shutdown.clone())?)
             }
         };
+        let (push, delivery) = if config.web_push {
+            let contact = config.vapid_contact.clone().unwrap_or_default();
+            let settings = push::PushConfig {
+                contact,
+                endpoints: push::EndpointPolicy {
+                    loopback: config.web_push_loopback_endpoints,
+                },
+            };
+            let (push, delivery) = push::WebPush::start(&chat, settings, shutdown.clone()).await?;
+            tracing::info!("Web Push is on");
+            (Some(push), Some(delivery))
+        } else {
+            (None, None)
+        };
         let state = AppState {
             chat,
             leptos,
@@ -106,6 +123,7 @@ impl Application {
             shutdown,
             connections: TaskTracker::new(),
             draining: Arc::default(),
+            push,
         };
         let limits = ListenLimits {
             max_connections: config
@@ -122,6 +140,7 @@ impl Application {
             session_purge: Duration::from_secs(config.session_purge_secs.max(1)),
             drain: Duration::from_secs(config.drain_secs),
             relay,
+            push: delivery,
         })
     }
 
@@ -161,6 +180,9 @@ impl Application {
             state.connections.spawn(relay.publisher);
             state.connections.spawn(relay.subscriber);
             state.connections.spawn(relay.checker);
+        }
+        if let Some(delivery) = self.push.take() {
+            state.connections.spawn(delivery);
         }
         state.connections.spawn(purge_sessions(
             state.chat.clone(),

@@ -32,4 +32,6 @@ pub struct AppState {
     pub connections: TaskTracker,
     /// Set on SIGTERM, before the sockets are closed: `/readyz` answers 503 from then on.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Web Push, when the operator turned it on.
+    pub push: Option<crate::push::WebPush>,
 }

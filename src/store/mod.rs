@@ -13,6 +13,7 @@ mod conversations;
 mod events;
 mod groups;
 mod messages;
+mod push;
 mod sessions;
 mod users;
 
@@ -29,6 +30,7 @@ use tokio::sync::{Mutex, MutexGuard};
 pub use conversations::{Access, ConversationRecord, Created, MemberSeen};
 pub use groups::{GroupChange, GroupMember, GroupState, Plan};
 pub use messages::{Inserted, MarkMoved, NewSend, Page};
+pub use push::{NewPushSubscription, PushTarget};
 pub use sessions::LiveSession;
 pub use users::{PresenceAudience, StoredCredentials};
 

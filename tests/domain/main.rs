@@ -14,6 +14,7 @@ mod conversations;
 mod delivery;
 mod groups;
 mod messages;
+mod push;
 mod read_marks;
 mod relay;
 mod resume;

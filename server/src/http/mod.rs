@@ -6,6 +6,7 @@ mod conversations;
 pub mod error;
 mod health;
 mod openapi;
+mod push;
 mod users;
 
 use axum::Router;
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(conversations::routes())
         .merge(openapi::routes())
+        .merge(push::routes())
         .route("/api/{*rest}", any(no_such_route))
 }
 

@@ -29,7 +29,7 @@ use utoipa::openapi::{
 };
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{auth, conversations, health, users};
+use crate::http::{auth, conversations, health, push, users};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -56,6 +56,9 @@ use crate::state::AppState;
         conversations::remove_member,
         conversations::leave_group,
         conversations::make_admin,
+        push::public_key,
+        push::subscribe,
+        push::unsubscribe,
     ),
     modifiers(&Security, &Rules, &Refusals, &Links),
 )]

@@ -6,6 +6,7 @@
 mod abuse;
 mod around;
 mod groups;
+mod push;
 mod rest;
 mod socketio;
 #[path = "../support/mod.rs"]

@@ -394,6 +394,9 @@ async fn the_openapi_document_describes_every_endpoint(engine: Engine) {
         ("/api/conversations/{id}/messages", "get", true),
         ("/api/conversations/{id}/messages", "post", true),
         ("/api/conversations/{id}/read", "post", true),
+        ("/api/push/key", "get", false),
+        ("/api/push/subscription", "put", true),
+        ("/api/push/subscription", "delete", true),
     ];
     for (path, method, authenticated) in expected {
         let operation = &doc["paths"][path][method];

@@ -15,6 +15,8 @@ pub struct TestApp {
     api: Api,
     /// The server's chat core, to observe its state (live topics) from tests.
     pub chat: natter::Chat,
+    /// Web Push, when the test turned it on, to observe what it did.
+    pub push: Option<server::push::WebPush>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _data: tempfile::TempDir,
@@ -59,6 +61,7 @@ impl TestApp {
             .expect("a port for the server");
         let addr = listener.local_addr().expect("the server's address");
         let chat = app.state.chat.clone();
+        let push = app.state.push.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.serve(listener, async move {
             let _ = stopped.await;
@@ -66,6 +69,7 @@ impl TestApp {
         Self {
             api: Api::new(addr),
             chat,
+            push,
             stop: Some(stop),
             server: Some(server),
             _data: data,

@@ -23,7 +23,9 @@ trap 'stop_release_server; rm -rf "$scratch"' EXIT
 if [ $# -gt 0 ]; then
   server_url=${1%/}
 else
-  start_release_server "$scratch"
+  # Web Push on, so that its routes are tested too (off, they answer 404 and go untested).
+  NATTER_WEB_PUSH=true NATTER_VAPID_CONTACT=mailto:ops@example.invalid \
+    start_release_server "$scratch"
 fi
 
 # One worker: two threads crash Python 3.11.7's parser now and then inside Hypothesis ("AST

@@ -9,6 +9,10 @@ use crate::store::{ChatStore, ConnectionStatus};
 pub fn ConnectionBadge() -> impl IntoView {
     let store = ChatStore::expect();
     let status = store.status;
+    // The button stays the same element through every attempt of one outage (each attempt
+    // changes `status`): a keyboard user's focus, or a click under way, is not lost to it.
+    let reconnecting =
+        Memo::new(move |_| matches!(status.get(), ConnectionStatus::Reconnecting { .. }));
     view! {
         <div
             class="connection"
@@ -19,7 +23,8 @@ pub fn ConnectionBadge() -> impl IntoView {
             <span class="dot" aria-hidden="true"></span>
             <span class="label">{move || status.get().label()}</span>
             {move || {
-                matches!(status.get(), ConnectionStatus::Reconnecting { .. })
+                reconnecting
+                    .get()
                     .then(|| {
                         view! {
                             <button

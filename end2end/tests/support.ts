@@ -15,6 +15,25 @@ export async function shot(page: Page, name: string) {
 export const DESKTOP = { width: 1280, height: 720 };
 export const PHONE = { width: 375, height: 812 };
 
+/** Expects the top bar (name, connection state, account) to fit the viewport's width: nothing of
+ * it cut off or pushed past the right edge, whatever the connection state says. */
+export async function headerFits(page: Page) {
+  const overflow = await page.locator("header.topbar").evaluate((bar) => {
+    const width = document.documentElement.clientWidth;
+    const out: string[] = [];
+    if (bar.scrollWidth > bar.clientWidth + 1) out.push(`bar scrolls: ${bar.scrollWidth} > ${bar.clientWidth}`);
+    for (const element of Array.from(bar.querySelectorAll<HTMLElement>(":scope > *, button, a"))) {
+      const box = element.getBoundingClientRect();
+      if (box.width === 0 || element.closest("[hidden]")) continue;
+      if (box.left < -1 || box.right > width + 1) {
+        out.push(`${element.className || element.tagName}: ${Math.round(box.left)}..${Math.round(box.right)} of ${width}`);
+      }
+    }
+    return out;
+  });
+  expect(overflow).toEqual([]);
+}
+
 /** A username no earlier run has taken (the test database may be reused locally). */
 export function uniqueName(prefix: string): string {
   const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;

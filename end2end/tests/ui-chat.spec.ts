@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { DESKTOP, PHONE, Person, connected, pageErrors, shot, signUpPerson } from "./support";
+import { DESKTOP, PHONE, Person, connected, headerFits, pageErrors, shot, signUpPerson } from "./support";
 
 // Two people in two browser contexts: a conversation started by name appears on the other
 // side without a reload, messages go both ways live, history survives a reload, and message
@@ -121,6 +121,7 @@ test("two people start a conversation and talk live; history survives a reload",
   await shot(bob.page, "conversation-dark-desktop");
   await bob.page.emulateMedia({ colorScheme: "light" });
   await bob.page.setViewportSize(PHONE);
+  await headerFits(bob.page);
   await shot(bob.page, "conversation-phone");
   await bob.page.getByTestId("back").click();
   await expect(bob.page.getByTestId("conversation-list")).toBeVisible();

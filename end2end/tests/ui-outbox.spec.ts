@@ -6,6 +6,7 @@ import {
   apiSignUp,
   connected,
   converse,
+  headerFits,
   hydrated,
   send,
   shot,
@@ -135,6 +136,7 @@ test("offline: two messages wait as pending, then reach the other side once, in 
   ]);
   await shot(bob.page, "outbox-pending-desktop");
   await bob.page.setViewportSize(PHONE);
+  await headerFits(bob.page);
   await shot(bob.page, "outbox-pending-phone");
   await bob.page.getByTestId("back").click();
   await expect(item.getByTestId("outbox-waiting")).toHaveText("2 unsent");

@@ -5,6 +5,7 @@ import {
   PHONE,
   Person,
   connected,
+  headerFits,
   hydrated,
   pageErrors,
   shot,
@@ -130,6 +131,7 @@ test("the server goes away: the indicator says reconnecting, then it catches up 
   await expect(status).toContainText("Reconnecting…");
   await shot(page, "connection-reconnecting-desktop");
   await page.setViewportSize(PHONE);
+  await headerFits(page);
   await shot(page, "connection-reconnecting-phone");
   await page.setViewportSize(DESKTOP);
 
@@ -141,6 +143,9 @@ test("the server goes away: the indicator says reconnecting, then it catches up 
   await status.getByRole("button", { name: "Reconnect now" }).click();
   await connected(page);
   await expect(texts(page)).toHaveText(["first", "second", "third"]);
+  await page.setViewportSize(PHONE);
+  await headerFits(page);
+  await page.setViewportSize(DESKTOP);
   await send(page, "back again");
   await expect(texts(alice.page).last()).toHaveText("back again");
   expect(errors).toEqual([]);

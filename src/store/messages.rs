@@ -235,7 +235,8 @@ impl Store {
         Ok(inserted)
     }
 
-    /// A batch send by send, four statements each: every refusal and retry answered.
+    /// A batch send by send, three statements each on SQLite and four on PostgreSQL: every
+    /// refusal and retry answered.
     async fn insert_one_by_one(
         &self,
         sends: &[NewSend],
@@ -245,6 +246,14 @@ impl Store {
             "SELECT COUNT(*) FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
         let bump =
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
+        // SQLite's writes all hold the one writer lock, so nothing can change the membership
+        // between the two halves: one statement takes the seq if the sender is a member (one
+        // hop to the connection's worker thread fewer per send).
+        let bump_if_member = "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 \
+                              AND EXISTS (SELECT 1 FROM conversation_members \
+                              WHERE conversation_id = $1 AND user_id = $2) RETURNING last_seq";
+        let found = "SELECT COUNT(*) FROM conversations WHERE id = $1";
+        let sqlite = self.engine() == Engine::Sqlite;
         let unbump = "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1";
         // A retried client id is found by the unique constraint, not by a lookup first: a
         // retry is rare, and a lookup would cost every send one more round trip.
@@ -267,23 +276,45 @@ impl Store {
                 let client = send.client_id.as_ref().map(ClientMessageId::as_str);
                 // The UPDATE takes the write lock (SQLite) or the row lock (PostgreSQL):
                 // concurrent sends and group changes of one conversation queue here, and seq
-                // stays gapless. Membership is read after it, so a member removed by a change
-                // that committed while this send waited for the lock is refused.
-                let bumped: Option<(i64,)> = sqlx::query_as(bump).bind(conversation.0).fetch_optional(&mut *tx).await?;
-                let Some((seq,)) = bumped else {
-                    answers[i] = Some(Err(ChatError::ConversationNotFound(conversation)));
-                    continue;
+                // stays gapless. On PostgreSQL membership is read by a statement of its own
+                // after it, so a member removed by a change that committed while this send
+                // waited for the row lock is refused (a subquery of the UPDATE would still see
+                // them: it reads the snapshot from before the wait).
+                let seq = if sqlite {
+                    let bumped: Option<(i64,)> = sqlx::query_as(bump_if_member)
+                        .bind(conversation.0)
+                        .bind(send.sender.id.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if let Some((seq,)) = bumped {
+                        seq
+                    } else {
+                        let (exists,): (i64,) = sqlx::query_as(found).bind(conversation.0).fetch_one(&mut *tx).await?;
+                        answers[i] = Some(Err(if exists == 0 {
+                            ChatError::ConversationNotFound(conversation)
+                        } else {
+                            ChatError::NotMember(conversation)
+                        }));
+                        continue;
+                    }
+                } else {
+                    let bumped: Option<(i64,)> = sqlx::query_as(bump).bind(conversation.0).fetch_optional(&mut *tx).await?;
+                    let Some((seq,)) = bumped else {
+                        answers[i] = Some(Err(ChatError::ConversationNotFound(conversation)));
+                        continue;
+                    };
+                    let (members,): (i64,) = sqlx::query_as(member)
+                        .bind(conversation.0)
+                        .bind(send.sender.id.0)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if members == 0 {
+                        sqlx::query(unbump).bind(conversation.0).execute(&mut *tx).await?;
+                        answers[i] = Some(Err(ChatError::NotMember(conversation)));
+                        continue;
+                    }
+                    seq
                 };
-                let (members,): (i64,) = sqlx::query_as(member)
-                    .bind(conversation.0)
-                    .bind(send.sender.id.0)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if members == 0 {
-                    sqlx::query(unbump).bind(conversation.0).execute(&mut *tx).await?;
-                    answers[i] = Some(Err(ChatError::NotMember(conversation)));
-                    continue;
-                }
                 let inserted: Option<(i64,)> = sqlx::query_as(insert)
                     .bind(conversation.0)
                     .bind(seq)

@@ -124,6 +124,10 @@ impl Store {
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
+                    // An embedded database has no other end to hang up: sqlx's ping before
+                    // each acquire would only cost every transaction one more hop to the
+                    // connection's worker thread and back.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
                 sqlx::migrate!("migrations/sqlite")

@@ -32,7 +32,15 @@ pub async fn table(plan: &Plan) -> anyhow::Result<Table> {
             2.0 * PER_MEMBER * plan.chatting as f64,
             plan.chat_length.as_secs()
         ),
-        &["p50", "p90", "p99", "max", "CPU µs/msg", "CPU % core"],
+        &[
+            "p50",
+            "p90",
+            "p99",
+            "max",
+            "CPU µs/msg",
+            "CPU % core",
+            "switches/msg",
+        ],
     );
     for engine in [Engine::Sqlite, Engine::Postgres] {
         let chat = chat(plan, engine)
@@ -46,6 +54,7 @@ pub async fn table(plan: &Plan) -> anyhow::Result<Table> {
             &[
                 cpu * 1e6 / count.max(1.0),
                 cpu * 100.0 / plan.chat_length.as_secs_f64(),
+                chat.switches as f64 / count.max(1.0),
             ],
         );
     }
@@ -56,6 +65,8 @@ struct Chat {
     latencies: Vec<Duration>,
     /// The server's CPU time over the measured part.
     cpu: Duration,
+    /// The server's threads' context switches over the measured part.
+    switches: u64,
 }
 
 async fn chat(plan: &Plan, engine: Engine) -> anyhow::Result<Chat> {
@@ -84,9 +95,11 @@ async fn chat(plan: &Plan, engine: Engine) -> anyhow::Result<Chat> {
     // Step 1 warms up, step 2 is measured; each sender's clock starts at its own point of the
     // first second.
     let mut cpu = Duration::ZERO;
+    let mut switches = 0;
     let mut sent = 0;
     for (step, length) in [(1, WARM_UP), (2, plan.chat_length)] {
         let cpu_before = server.cpu_time();
+        let switches_before = server.context_switches();
         let start = tokio::time::Instant::now();
         let count = senders.len();
         let tasks: Vec<_> = senders
@@ -112,6 +125,7 @@ async fn chat(plan: &Plan, engine: Engine) -> anyhow::Result<Chat> {
         }
         tokio::time::sleep(GRACE).await;
         cpu = server.cpu_time().saturating_sub(cpu_before);
+        switches = server.context_switches().saturating_sub(switches_before);
     }
     for reader in readers {
         reader.abort();
@@ -127,5 +141,9 @@ async fn chat(plan: &Plan, engine: Engine) -> anyhow::Result<Chat> {
         "{} of {sent} messages arrived, {refusals} refused",
         latencies.len()
     );
-    Ok(Chat { latencies, cpu })
+    Ok(Chat {
+        latencies,
+        cpu,
+        switches,
+    })
 }

@@ -284,6 +284,26 @@ impl ServerProcess {
             .sum();
         Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
     }
+
+    /// Context switches of the process's threads so far, voluntary and not (a thread that
+    /// parks and is woken again is one), summed over the threads alive now.
+    pub fn context_switches(&self) -> u64 {
+        let tasks =
+            std::fs::read_dir(format!("/proc/{}/task", self.pid())).expect("/proc/<pid>/task");
+        tasks
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("status")).ok())
+            .map(|status| {
+                status
+                    .lines()
+                    .filter_map(|line| {
+                        let (key, value) = line.split_once(':')?;
+                        key.ends_with("ctxt_switches")
+                            .then(|| value.trim().parse::<u64>().ok())?
+                    })
+                    .sum::<u64>()
+            })
+            .sum()
+    }
 }
 
 impl Drop for ServerProcess {

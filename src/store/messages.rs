@@ -242,6 +242,7 @@ impl Store {
         sends: &[NewSend],
     ) -> Result<Vec<Result<Inserted, ChatError>>, ChatError> {
         let now = system_now();
+        let sqlite = self.engine() == Engine::Sqlite;
         let member =
             "SELECT COUNT(*) FROM conversation_members WHERE conversation_id = $1 AND user_id = $2";
         let bump =
@@ -253,7 +254,6 @@ impl Store {
                               AND EXISTS (SELECT 1 FROM conversation_members \
                               WHERE conversation_id = $1 AND user_id = $2) RETURNING last_seq";
         let found = "SELECT COUNT(*) FROM conversations WHERE id = $1";
-        let sqlite = self.engine() == Engine::Sqlite;
         let unbump = "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1";
         // A retried client id is found by the unique constraint, not by a lookup first: a
         // retry is rare, and a lookup would cost every send one more round trip.

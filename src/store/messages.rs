@@ -235,8 +235,8 @@ impl Store {
         Ok(inserted)
     }
 
-    /// A batch send by send, three statements each on SQLite and four on PostgreSQL: every
-    /// refusal and retry answered.
+    /// A batch send by send, two commands each on SQLite and four statements on PostgreSQL:
+    /// every refusal and retry answered.
     async fn insert_one_by_one(
         &self,
         sends: &[NewSend],
@@ -263,6 +263,15 @@ impl Store {
         // Writing a message means having read the conversation up to it.
         let read = "UPDATE conversation_members SET last_read_seq = $3 \
                     WHERE conversation_id = $1 AND user_id = $2 AND last_read_seq < $3";
+        // SQLite: the read mark rides with the insert, one hop to the worker thread for both
+        // (sqlx runs a string of statements as one command, `$N` naming the same argument in
+        // each). It moves only if the insert stored the message: a retried client id stores
+        // nothing, and its seq is given back below.
+        let insert_and_read = format!(
+            "{insert}; UPDATE conversation_members SET last_read_seq = $2 \
+             WHERE conversation_id = $1 AND user_id = $3 AND last_read_seq < $2 \
+             AND EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND seq = $2)"
+        );
         let existing = format!("{MESSAGE_SELECT} WHERE m.sender_id = $1 AND m.client_id = $2");
         let mut order: Vec<usize> = (0..sends.len()).collect();
         order.sort_by_key(|&i| sends[i].conversation.0);
@@ -315,15 +324,18 @@ impl Store {
                     }
                     seq
                 };
-                let inserted: Option<(i64,)> = sqlx::query_as(insert)
+                let inserted: Option<(i64,)> = sqlx::query_as(if sqlite { &insert_and_read } else { insert })
                     .bind(conversation.0)
                     .bind(seq)
                     .bind(send.sender.id.0)
                     .bind(send.body.as_str())
                     .bind(client)
                     .bind(now.0)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                    // Every row, so that the second statement runs too (`fetch_optional` stops
+                    // the string at the first row).
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .pop();
                 let Some((id,)) = inserted else {
                     // The client id was used before (a retry, or an earlier send of this very
                     // batch): give the seq back, and answer with the stored message.
@@ -348,7 +360,9 @@ impl Store {
                     });
                     continue;
                 };
-                sqlx::query(read).bind(conversation.0).bind(send.sender.id.0).bind(seq).execute(&mut *tx).await?;
+                if !sqlite {
+                    sqlx::query(read).bind(conversation.0).bind(send.sender.id.0).bind(seq).execute(&mut *tx).await?;
+                }
                 answers[i] = Some(Ok(Inserted {
                     message: Message {
                         id: MessageId(id),

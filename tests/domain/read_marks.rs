@@ -89,4 +89,42 @@ async fn read_marks_move_forward_and_reach_the_other_member(engine: Engine) {
     ));
 }
 
-natter::on_both_engines!(read_marks_move_forward_and_reach_the_other_member,);
+/// A retried send stores nothing and so reads nothing: the sender's mark stays where their
+/// message is, and what the other member writes next is unread.
+async fn a_retried_send_leaves_the_read_mark(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let (alice, bob, conv) = f.pair().await;
+    let unread = |user: AuthUser| {
+        let chat = f.chat.clone();
+        async move { chat.conversations(&user).await.unwrap()[0].unread }
+    };
+    f.chat
+        .send(&alice, conv, "mine", Some("c-1"))
+        .await
+        .unwrap();
+    f.chat.send(&bob, conv, "theirs", None).await.unwrap();
+    assert_eq!(unread(alice.clone()).await, 1);
+    let retried = f
+        .chat
+        .send(&alice, conv, "mine", Some("c-1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        retried.message.seq,
+        Seq(1),
+        "the retry is the stored message"
+    );
+    assert_eq!(unread(alice.clone()).await, 1, "the retry read nothing");
+    f.chat.send(&bob, conv, "next", None).await.unwrap();
+    assert_eq!(unread(alice.clone()).await, 2);
+    let view = f.chat.conversation(&bob, conv).await.unwrap();
+    assert!(view.read_up_to.contains(&natter::protocol::ReadMark {
+        user_id: alice.id(),
+        seq: Seq(1)
+    }));
+}
+
+natter::on_both_engines!(
+    read_marks_move_forward_and_reach_the_other_member,
+    a_retried_send_leaves_the_read_mark,
+);

@@ -101,7 +101,10 @@ async fn run(store: ChatStore, account: Account, mut inbox: UnboundedReceiver<Ou
         } else {
             ConnectionStatus::Reconnecting { attempt: failures }
         });
-        match connection(&store, &mut inbox).await {
+        let ended = connection(&store, &mut inbox).await;
+        // Presence and typing told before are stale until the next connection's resume.
+        store.around.try_update(|a| a.connection_lost());
+        match ended {
             Ended::Stop => return,
             Ended::Offline => {
                 failures = 0;

@@ -121,6 +121,9 @@ test("the server goes away: the indicator says reconnecting, then it catches up 
   await converse(alice, bob);
   await send(alice.page, "first");
   await expect(texts(page)).toHaveText(["first"]);
+  const presence = page.getByTestId("presence");
+  const dot = page.getByTestId("conversation-item").filter({ hasText: alice.name }).getByTestId("online-dot");
+  await expect(presence).toHaveText("online");
 
   refusing = true;
   for (const ws of live.splice(0)) {
@@ -129,6 +132,9 @@ test("the server goes away: the indicator says reconnecting, then it catches up 
   const status = page.getByTestId("connection-status");
   await expect(status).toHaveAttribute("data-state", "reconnecting");
   await expect(status).toContainText("Reconnecting…");
+  // What Bob knew of Alice is stale while he is cut off: not shown as "online".
+  await expect(presence).toBeEmpty();
+  await expect(dot).toHaveClass("online-dot");
   await shot(page, "connection-reconnecting-desktop");
   await page.setViewportSize(PHONE);
   await headerFits(page);
@@ -143,6 +149,8 @@ test("the server goes away: the indicator says reconnecting, then it catches up 
   await status.getByRole("button", { name: "Reconnect now" }).click();
   await connected(page);
   await expect(texts(page)).toHaveText(["first", "second", "third"]);
+  await expect(presence).toHaveText("online");
+  await expect(dot).toHaveClass("online-dot online");
   await page.setViewportSize(PHONE);
   await headerFits(page);
   await page.setViewportSize(DESKTOP);

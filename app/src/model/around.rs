@@ -58,6 +58,15 @@ impl Around {
         }
     }
 
+    /// This tab lost its connection: what it was told of others has stopped being news. Nobody
+    /// is shown online or typing until the next connection's `resume` says again (a
+    /// `presence` or a typing stop sent meanwhile never reached it); a last-seen time stays, as
+    /// it was true when told.
+    pub fn connection_lost(&mut self) {
+        self.typing.clear();
+        self.presence.retain(|_, view| !view.online);
+    }
+
     /// The person hid their own presence: they see nobody's.
     pub fn forget_presence(&mut self) {
         self.presence.clear();
@@ -339,6 +348,28 @@ mod tests {
             last_seen_at: None,
         });
         assert_eq!(presence_line(around.of(ALICE), &clock), None);
+    }
+
+    #[test]
+    fn a_lost_connection_shows_nobody_online_or_typing() {
+        let clock = Clock::at(datetime!(2026-03-04 15:00 UTC), 0);
+        let seen = PresenceView {
+            user_id: BOB,
+            online: false,
+            last_seen_at: Some(datetime!(2026-03-04 14:05 UTC)),
+        };
+        let mut around = Around::default();
+        around.presence(PresenceView {
+            user_id: ALICE,
+            online: true,
+            last_seen_at: None,
+        });
+        around.presence(seen.clone());
+        around.typing(C, ALICE, "alice".into(), true, 0.0);
+        around.connection_lost();
+        assert_eq!(presence_line(around.of(ALICE), &clock), None);
+        assert_eq!(around.of(BOB), Some(&seen));
+        assert_eq!(around.typing_line(C), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ dev: setup
 test:
 	scripts/test.sh
 
-# The benchmarks (docs/PERFORMANCE.md): the release server against real sockets, about 5
+# The benchmarks (docs/PERFORMANCE.md): the release server against real sockets, about 6
 # minutes; `make bench ARGS="--quick"` or ARGS="knee --runs 3" to choose. Then the
 # micro-benchmarks (ARGS are the chat bench's only).
 bench:

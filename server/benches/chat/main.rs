@@ -14,6 +14,8 @@
 //! - `connects`: authenticated `/ws` connects per second by a crowd of clients;
 //! - `memory`: the server's resident memory fresh, after a restart, and with 1,000 sockets
 //!   connected, then joined to a room; the difference per socket;
+//! - `scale`: the same with 19,900 sockets of 100 users (the machine's file-descriptor limit),
+//!   where the fixed costs are spread thin;
 //! - `fanout`: one message to a group of 1,000 members, one socket each: send → the last
 //!   member's receipt, and the server's CPU per delivered copy, on SQLite and PostgreSQL.
 //!
@@ -109,6 +111,7 @@ async fn run_once(options: &Options) -> anyhow::Result<Vec<Table>> {
             Section::Pairs => pairs::table(plan).await?,
             Section::Connects => connects::table(plan).await?,
             Section::Memory => memory::table(plan).await.context("memory")?,
+            Section::Scale => memory::scale_table(plan).await.context("scale")?,
             Section::Fanout => fanout::table(plan).await?,
         });
     }

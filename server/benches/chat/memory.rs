@@ -1,5 +1,6 @@
-//! `memory`: the server's resident memory fresh, after a restart, and with one socket per user
-//! connected, then joined to a room; the difference per socket.
+//! `memory` and `scale`: the server's resident memory fresh, after a restart, and with sockets
+//! connected (one per user, or many per user at scale), then joined to a room; the difference
+//! per socket.
 
 use std::time::Duration;
 
@@ -18,23 +19,49 @@ use crate::support::ws::WsClient;
 const SETTLE: Duration = Duration::from_millis(1000);
 
 pub async fn table(plan: &Plan) -> anyhow::Result<Table> {
-    let result = memory(plan).await?;
-    let per_socket = |kib: u64| (kib.saturating_sub(result.idle.rss)) as f64 / plan.sockets as f64;
-    let mut table = Table::new(
+    let result = memory(plan.sockets, plan.sockets, &[]).await?;
+    Ok(footprint_table(
         "memory of the server process, SQLite (KiB)".into(),
-        &["VmRSS", "RssAnon", "per socket"],
-    );
+        plan.sockets,
+        plan.sockets,
+        &result,
+    ))
+}
+
+/// `scale`: as many idle sockets as this process may open (the 19,900 on a machine
+/// whose file-descriptor limit is 20,000), for a few users, so that the fixed costs a thousand
+/// sockets share are spread thin: what one more socket costs.
+pub async fn scale_table(plan: &Plan) -> anyhow::Result<Table> {
+    // The bench holds one end of each socket, the server the other: both need the descriptors.
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let sockets = plan
+        .scale_sockets
+        .min(usize::try_from(limit.saturating_sub(100)).unwrap_or(usize::MAX));
+    let users = plan.scale_users.min(sockets);
+    let max = (sockets + 16).to_string();
+    let result = memory(users, sockets, &[("NATTER_MAX_CONNECTIONS", &max)]).await?;
+    Ok(footprint_table(
+        format!("memory at scale, SQLite (KiB): {sockets} sockets of {users} users"),
+        users,
+        sockets,
+        &result,
+    ))
+}
+
+fn footprint_table(title: String, users: usize, sockets: usize, result: &Footprint) -> Table {
+    let per_socket = |kib: u64| (kib.saturating_sub(result.idle.rss)) as f64 / sockets as f64;
+    let mut table = Table::new(title, &["VmRSS", "RssAnon", "per socket"]);
     let nan = f64::NAN;
     table.row(
         "fresh start, empty database".into(),
         vec![result.fresh.rss as f64, result.fresh.anon as f64, nan],
     );
     table.row(
-        format!("restarted, {} users, no sockets", plan.sockets),
+        format!("restarted, {users} users, no sockets"),
         vec![result.idle.rss as f64, result.idle.anon as f64, nan],
     );
     table.row(
-        format!("{} sockets connected, idle", plan.sockets),
+        format!("{sockets} sockets connected, idle"),
         vec![
             result.connected.rss as f64,
             result.connected.anon as f64,
@@ -42,14 +69,14 @@ pub async fn table(plan: &Plan) -> anyhow::Result<Table> {
         ],
     );
     table.row(
-        format!("{} sockets, each joined to a room", plan.sockets),
+        format!("{sockets} sockets, each joined to a room"),
         vec![
             result.joined.rss as f64,
             result.joined.anon as f64,
             per_socket(result.joined.rss),
         ],
     );
-    Ok(table)
+    table
 }
 /// Resident memory of the server process, in KiB.
 #[derive(Clone, Copy, Debug)]
@@ -65,13 +92,17 @@ struct Footprint {
     joined: Rss,
 }
 
-/// Registers `plan.sockets` users in pairs with a conversation each, restarts the server so
-/// that sign-up work (argon2 buffers) is not counted, then connects one socket per user and
-/// joins each to its conversation with `resume`.
-async fn memory(plan: &Plan) -> anyhow::Result<Footprint> {
-    let server = setup::start(Engine::Sqlite).await;
+/// Registers `users` users in pairs with a conversation each, restarts the server so that
+/// sign-up work (argon2 buffers) is not counted, then connects `sockets` sockets, the users
+/// taking turns, and joins each to its user's conversation with `resume`.
+async fn memory(
+    users: usize,
+    sockets: usize,
+    settings: &[(&str, &str)],
+) -> anyhow::Result<Footprint> {
+    let server = setup::start_with(Engine::Sqlite, settings).await;
     let fresh = settled_rss(&server).await;
-    let accounts = setup::accounts(&server, plan.sockets).await;
+    let accounts = setup::accounts(&server, users).await;
     stream::iter(accounts.chunks(2))
         .map(|pair| server.conversation(&pair[0], &pair[1]))
         .buffer_unordered(8)
@@ -79,8 +110,8 @@ async fn memory(plan: &Plan) -> anyhow::Result<Footprint> {
         .await;
     server.restart().await;
     let idle = settled_rss(&server).await;
-    let mut sockets: Vec<WsClient> = stream::iter(&accounts)
-        .map(|account| server.ws(account))
+    let mut sockets: Vec<WsClient> = stream::iter(0..sockets)
+        .map(|i| server.ws(&accounts[i % users]))
         .buffer_unordered(16)
         .collect()
         .await;

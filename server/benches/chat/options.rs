@@ -19,8 +19,12 @@ pub struct Plan {
     pub window: usize,
     /// Length of the measured part of each throughput run, after one second of warm-up.
     pub saturation: Duration,
-    /// Idle sockets in the memory section.
+    /// Idle sockets in the memory section (one user each).
     pub sockets: usize,
+    /// Idle sockets in the scale section (fewer if the file-descriptor limit is lower), and
+    /// the users they belong to.
+    pub scale_sockets: usize,
+    pub scale_users: usize,
     /// User pairs in the knee section, its first step's total rate, and each step's length.
     pub pairs: usize,
     pub knee_start: u32,
@@ -46,6 +50,8 @@ const FULL: Plan = Plan {
     window: 4,
     saturation: Duration::from_secs(8),
     sockets: 1000,
+    scale_sockets: 19_900,
+    scale_users: 100,
     pairs: 100,
     knee_start: 400,
     step: Duration::from_secs(10),
@@ -66,6 +72,8 @@ const QUICK: Plan = Plan {
     window: 4,
     saturation: Duration::from_secs(2),
     sockets: 200,
+    scale_sockets: 2_000,
+    scale_users: 20,
     pairs: 20,
     knee_start: 400,
     step: Duration::from_secs(2),
@@ -85,11 +93,12 @@ pub enum Section {
     Pairs,
     Connects,
     Memory,
+    Scale,
     Fanout,
 }
 
 impl Section {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Latency,
         Self::Rest,
         Self::Throughput,
@@ -97,6 +106,7 @@ impl Section {
         Self::Pairs,
         Self::Connects,
         Self::Memory,
+        Self::Scale,
         Self::Fanout,
     ];
 
@@ -113,6 +123,7 @@ impl Section {
             Self::Pairs => "pairs",
             Self::Connects => "connects",
             Self::Memory => "memory",
+            Self::Scale => "scale",
             Self::Fanout => "fanout",
         }
     }

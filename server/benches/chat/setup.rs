@@ -21,9 +21,15 @@ pub fn server_binary() -> String {
 /// setting of the bench's environment (e.g. `NATTER_ROOM_BUFFER=16`), to compare
 /// configurations.
 pub async fn start(engine: Engine) -> ServerProcess {
+    start_with(engine, &[]).await
+}
+
+/// [`start`] with more settings, which the bench's environment can still override.
+pub async fn start_with(engine: Engine, settings: &[(&str, &str)]) -> ServerProcess {
     let launch = Launch::default()
         .binary(server_binary())
-        .env("NATTER_MAX_USER_CONNECTIONS", "0");
+        .env("NATTER_MAX_USER_CONNECTIONS", "0")
+        .envs(settings);
     std::env::vars()
         .filter(|(key, _)| {
             key.starts_with("NATTER_")

@@ -25,9 +25,10 @@
 //! the environment are passed to the server, to compare configurations.
 //!
 //! `cargo bench -p server --bench chat [-- [--quick] [--runs N] [--rate N] [--senders N]
-//! [SECTION…]]`: `--quick` (or `NATTER_BENCH_QUICK=1`) is a short smoke run; `--runs N` repeats
-//! everything and ends with the median of each figure; `--rate` changes the latency sections'
-//! send rate and `--senders` the throughput section's concurrent senders;
+//! [--scale-sockets N] [--scale-users N] [SECTION…]]`: `--quick` (or `NATTER_BENCH_QUICK=1`) is
+//! a short smoke run; `--runs N` repeats everything and ends with the median of each figure;
+//! `--rate` changes the latency sections' send rate, `--senders` the throughput section's
+//! concurrent senders, and the `--scale-…` options the scale section's sockets and users;
 //! `NATTER_BENCH_SERVER=<binary>` measures another build of the server. docs/PERFORMANCE.md
 
 #[path = "../../tests/support/mod.rs"]

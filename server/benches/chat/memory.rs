@@ -37,7 +37,8 @@ pub async fn scale_table(plan: &Plan) -> anyhow::Result<Table> {
     let sockets = plan
         .scale_sockets
         .min(usize::try_from(limit.saturating_sub(100)).unwrap_or(usize::MAX));
-    let users = plan.scale_users.min(sockets);
+    // In pairs, one conversation each.
+    let users = (plan.scale_users.min(sockets) & !1).max(2);
     let max = (sockets + 16).to_string();
     let result = memory(users, sockets, &[("NATTER_MAX_CONNECTIONS", &max)]).await?;
     Ok(footprint_table(

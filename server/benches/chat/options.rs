@@ -143,6 +143,8 @@ impl Options {
         let mut runs = 1;
         let mut rate = None;
         let mut senders = None;
+        let mut scale_sockets = None;
+        let mut scale_users = None;
         let mut sections = Vec::new();
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -166,6 +168,18 @@ impl Options {
                             .context("--rate takes sends per second, 1 or more")?,
                     );
                 }
+                "--scale-sockets" | "--scale-users" => {
+                    let count = args
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|n| *n >= 2 && *n % 2 == 0)
+                        .with_context(|| format!("{arg} takes an even count of 2 or more"))?;
+                    if arg == "--scale-sockets" {
+                        scale_sockets = Some(count);
+                    } else {
+                        scale_users = Some(count);
+                    }
+                }
                 "--runs" => {
                     runs = args
                         .next()
@@ -177,7 +191,7 @@ impl Options {
                     Some(section) => sections.push(section),
                     None => bail!(
                         "unknown argument {name:?}; usage: chat [--quick] [--runs N] [--rate N] \
-                         [--senders N] [{}]…",
+                         [--senders N] [--scale-sockets N] [--scale-users N] [{}]…",
                         Section::ALL.map(Section::name).join("|")
                     ),
                 },
@@ -189,6 +203,8 @@ impl Options {
         let mut plan = if quick { QUICK } else { FULL };
         plan.rate = rate.unwrap_or(plan.rate);
         plan.senders = senders.unwrap_or(plan.senders);
+        plan.scale_sockets = scale_sockets.unwrap_or(plan.scale_sockets);
+        plan.scale_users = scale_users.unwrap_or(plan.scale_users);
         Ok(Self {
             plan,
             quick,

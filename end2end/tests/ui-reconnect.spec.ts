@@ -98,9 +98,11 @@ test("the server goes away: the indicator says reconnecting, then it catches up 
   // Bob's socket runs through a proxy the test can cut, as a server restart would.
   const context = await browser.newContext({ viewport: DESKTOP });
   let refusing = false;
+  let refused = 0;
   const live: WebSocketRoute[] = [];
   await context.routeWebSocket(/\/ws$/, (ws) => {
     if (refusing) {
+      refused += 1;
       void ws.close({ code: 1001, reason: "server restarting" });
       return;
     }
@@ -144,8 +146,12 @@ test("the server goes away: the indicator says reconnecting, then it catches up 
   await send(alice.page, "second");
   await send(alice.page, "third");
 
+  // The backoff would retry by itself; the button skips the wait. Just after one of its
+  // retries was refused the next is at least half a second away, so the button, not a retry
+  // landing during the click, brings the connection back.
+  const before = refused;
+  await expect.poll(() => refused, { timeout: 35_000, intervals: [20] }).toBeGreaterThan(before);
   refusing = false;
-  // The backoff would retry by itself; the button skips the wait.
   await status.getByRole("button", { name: "Reconnect now" }).click();
   await connected(page);
   await expect(texts(page)).toHaveText(["first", "second", "third"]);
